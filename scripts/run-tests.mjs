@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts with node:test through tsx.
+// Node 20's --test does not expand globs or pick up .ts files itself, so we list them here.
+// Usage: node scripts/run-tests.mjs [filter...]   (filters match against the file path)
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function collect(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry === "artifacts" || entry.startsWith(".")) continue;
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) out.push(...collect(full));
+    else if (entry.endsWith(".test.ts")) out.push(relative(root, full));
+  }
+  return out;
+}
+
+const files = collect(join(root, "test"))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error("no test files matched");
+  process.exit(1);
+}
+const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
+  cwd: root,
+  stdio: "inherit",
+});
+child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

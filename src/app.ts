@@ -1,0 +1,58 @@
+// Builds the HTTP app from the services. Order matters: request id, CORS (so preflights and
+// errors carry CORS headers), body cap, then auth by route family, then the routes.
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { CLIENT_ID_HEADER, HOST_TOKEN_HEADER, requireClient, requireHost } from "./http/auth.js";
+import { bodyLimit } from "./http/body.js";
+import type { AppEnv } from "./http/env.js";
+import { errorHandler, notFoundHandler } from "./http/errors.js";
+import { approvalsRoutes } from "./routes/approvals.js";
+import { auditRoutes } from "./routes/audit.js";
+import { configRoutes } from "./routes/config.js";
+import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
+import { workspacesRoutes } from "./routes/workspaces.js";
+import type { Services } from "./services/index.js";
+
+export type App = Hono<AppEnv>;
+
+export function createApp(s: Services): App {
+  const app = new Hono<AppEnv>();
+  const { settings } = s;
+
+  app.use("*", async (c, next) => {
+    c.set("requestId", randomUUID());
+    await next();
+  });
+  app.use(
+    "*",
+    cors({
+      origin: settings.corsOrigins === "*" ? "*" : settings.corsOrigins,
+      allowHeaders: ["Authorization", "Content-Type", HOST_TOKEN_HEADER, CLIENT_ID_HEADER, "If-Match", "Last-Event-ID"],
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["ETag"],
+      maxAge: 600,
+    }),
+  );
+  app.use("*", bodyLimit(settings.bodyLimitBytes));
+
+  // Open routes.
+  app.route("/", healthRoutes(s));
+
+  // Host routes: the host token.
+  app.use("/approvals", requireHost(settings.hostToken));
+  app.use("/approvals/*", requireHost(settings.hostToken));
+  app.route("/", approvalsRoutes(s));
+
+  // Client routes: the bearer token.
+  const client = requireClient(settings.token, settings.hostToken);
+  for (const path of ["/capabilities", "/workspaces", "/workspace/*"]) app.use(path, client);
+  app.route("/", capabilitiesRoutes(s));
+  app.route("/", workspacesRoutes(s));
+  app.route("/", configRoutes(s));
+  app.route("/", auditRoutes(s));
+
+  app.onError(errorHandler(s.logger));
+  app.notFound(notFoundHandler);
+  return app;
+}

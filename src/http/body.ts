@@ -1,0 +1,100 @@
+// Request bodies: capped in size (declared or chunked), JSON only, validated by a zod schema.
+// A bodiless request is never judged by its Content-Type (the OpenWork app sends one on GETs).
+import type { Context, MiddlewareHandler } from "hono";
+import type { z } from "zod";
+import { ApiError, badRequest } from "../errors.js";
+import { findForbiddenKey } from "../workspace/jsonc.js";
+import type { AppEnv } from "./env.js";
+
+const tooLarge = (limit: number) =>
+  new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
+
+/** Refuses a declared Content-Length over the cap before anything is read. */
+export function bodyLimit(limit: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const declared = c.req.header("Content-Length");
+    if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+    c.set("bodyLimit", limit);
+    await next();
+  };
+}
+
+async function readCapped(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
+  const stream = c.req.raw.body;
+  if (!stream) return new Uint8Array();
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function isJsonType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
+}
+
+/** The parsed JSON body, or undefined when the request has none. */
+export async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const limit = c.get("bodyLimit") ?? 1024 * 1024;
+  const bytes = await readCapped(c, limit);
+  if (bytes.byteLength === 0) return undefined;
+  if (!isJsonType(c.req.header("Content-Type"))) {
+    throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest("invalid_json", "Request body is not valid UTF-8");
+  }
+  if (text.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw badRequest("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const forbidden = findForbiddenKey(value);
+  if (forbidden) {
+    throw badRequest("invalid_payload", `Forbidden key "${forbidden.at(-1)}" in request body`, {
+      path: forbidden.join("."),
+    });
+  }
+  return value;
+}
+
+/** Zod issues as `{ path, message }` for error details. */
+export function describeIssues(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+}
+
+/** Reads and validates a required JSON body. */
+export async function parseBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  const value = await readJson(c);
+  if (value === undefined) throw badRequest("invalid_payload", "Request body is required");
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = describeIssues(result.error);
+    const first = issues[0];
+    const where = first?.path ? ` at "${first.path}"` : "";
+    throw badRequest("invalid_payload", `Invalid request body${where}: ${first?.message ?? "invalid"}`, { issues });
+  }
+  return result.data;
+}

@@ -1,0 +1,25 @@
+// The one error handler: ApiError -> its status and `{ code, message, details? }`;
+// anything else is a bug -> 500 with a generic message (logged, never sent to the client).
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, isApiError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { AppEnv } from "./env.js";
+
+export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
+  return (error, c) => {
+    if (isApiError(error)) return sendError(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      return sendError(c, new ApiError(error.status, error.status === 401 ? "unauthorized" : "invalid_payload", error.message || "Bad request"));
+    }
+    logger.error({ err: error, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
+    return sendError(c, new ApiError(500, "internal_error", "Internal server error"));
+  };
+}
+
+export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
+  sendError(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`));
+
+export function sendError(c: Context, error: ApiError) {
+  return c.json(error.toBody(), error.status as 400);
+}

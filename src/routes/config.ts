@@ -1,0 +1,64 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { badRequest } from "../errors.js";
+import { parseBody } from "../http/body.js";
+import type { AppEnv } from "../http/env.js";
+import type { Services } from "../services/index.js";
+import { applyConfigEdit, planConfigPatch, readWorkspaceConfig } from "../workspace/config-edit.js";
+import { OPENWORK_CONFIG } from "../workspace/layout.js";
+import { actorOf, workspaceOf } from "./context.js";
+
+const jsonObject = z.record(z.string(), z.unknown());
+const patchSchema = z.object({ opencode: jsonObject.optional(), openwork: jsonObject.optional() });
+
+export function configRoutes(s: Services) {
+  const app = new Hono<AppEnv>();
+
+  app.get("/workspace/:id/config", async (c) => {
+    const workspace = workspaceOf(c, s);
+    const [config, updatedAt] = await Promise.all([
+      readWorkspaceConfig(workspace.path),
+      s.audit.lastTimestamp(workspace.path),
+    ]);
+    c.header("ETag", config.etag);
+    return c.json({ opencode: config.project.value, openwork: config.openwork.value, updatedAt });
+  });
+
+  app.patch("/workspace/:id/config", async (c) => {
+    const workspace = workspaceOf(c, s);
+    const patch = await parseBody(c, patchSchema);
+    if (patch.opencode === undefined && patch.openwork === undefined) {
+      throw badRequest("invalid_payload", "Body needs at least one of: opencode, openwork");
+    }
+    const ifMatch = c.req.header("If-Match");
+    const before = await readWorkspaceConfig(workspace.path);
+    const keys = [
+      ...Object.keys(patch.opencode ?? {}).map((k) => `${before.project.file}:${k}`),
+      ...Object.keys(patch.openwork ?? {}).map((k) => `openwork.json:${k}`),
+    ];
+    const paths = [
+      ...(patch.opencode ? [before.project.file] : []),
+      ...(patch.openwork ? [OPENWORK_CONFIG] : []),
+    ];
+    await s.pipeline.run(workspace, actorOf(c), {
+      action: "config.patch",
+      target: paths.join(", "),
+      summary: `Update config keys: ${keys.join(", ") || "(none)"}`,
+      paths,
+      reasons: ["config"],
+      precheck: async () => {
+        planConfigPatch(before, patch, ifMatch);
+      },
+      apply: async () => {
+        // Re-read under the lock: another write may have landed while we waited for approval.
+        const current = await readWorkspaceConfig(workspace.path);
+        await applyConfigEdit(planConfigPatch(current, patch, ifMatch));
+      },
+    });
+    const [after, updatedAt] = await Promise.all([readWorkspaceConfig(workspace.path), s.audit.lastTimestamp(workspace.path)]);
+    c.header("ETag", after.etag);
+    return c.json({ opencode: after.project.value, openwork: after.openwork.value, updatedAt });
+  });
+
+  return app;
+}

@@ -1,0 +1,52 @@
+// Starts the HTTP server on a real port (used by the CLI and by integration tests).
+import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
+import { serve } from "@hono/node-server";
+import { createApp } from "./app.js";
+import type { ServerSettings } from "./config.js";
+import type { Logger } from "./logger.js";
+import { type Services, createServices } from "./services/index.js";
+
+export interface RunningServer {
+  services: Services;
+  port: number;
+  urls: string[];
+  close(): Promise<void>;
+}
+
+export async function startServer(settings: ServerSettings, logger: Logger): Promise<RunningServer> {
+  const services = createServices(settings, logger);
+  const app = createApp(services);
+  const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    services,
+    port,
+    urls: serverUrls(settings.host, port),
+    async close() {
+      await services.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Long-lived streams (SSE) would keep close() waiting forever.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    },
+  };
+}
+
+/** The URLs a client can use: the bound address, or every interface when bound to all. */
+export function serverUrls(host: string, port: number): string[] {
+  const wildcard = host === "0.0.0.0" || host === "::" || host === "";
+  if (!wildcard) return [`http://${host.includes(":") ? `[${host}]` : host}:${port}`];
+  const urls = [`http://127.0.0.1:${port}`];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const net of list ?? []) {
+      if (net.family === "IPv4" && !net.internal) urls.push(`http://${net.address}:${port}`);
+    }
+  }
+  return urls;
+}

@@ -1,0 +1,102 @@
+// The audit log: one JSON object per line in `.opencode/openwork/audit.jsonl` of each workspace.
+// Appends happen under the workspace's write lock; reads go backwards from the end of the file
+// so a long history costs only what is asked for, and a torn last line is skipped.
+import { randomUUID } from "node:crypto";
+import { mkdir, open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { isNotFound } from "../workspace/atomic-file.js";
+import { AUDIT_LOG } from "../workspace/layout.js";
+
+export type ActorType = "remote" | "host";
+
+export interface Actor {
+  type: ActorType;
+  clientId?: string;
+  tokenHash?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  workspaceId: string;
+  actor: Actor;
+  action: string;
+  target: string;
+  summary: string;
+  timestamp: number;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, "id" | "timestamp">;
+
+const CHUNK = 64 * 1024;
+
+export class AuditLog {
+  async append(root: string, entry: NewAuditEntry): Promise<AuditEntry> {
+    const full: AuditEntry = { id: `audit_${randomUUID()}`, ...entry, timestamp: Date.now() };
+    const file = join(root, AUDIT_LOG);
+    await mkdir(dirname(file), { recursive: true });
+    const handle = await open(file, "a", 0o600);
+    try {
+      // One write call per entry: O_APPEND keeps whole lines even if another process appends too.
+      await handle.write(`${JSON.stringify(full)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return full;
+  }
+
+  /** The newest `limit` entries, newest first. */
+  async tail(root: string, limit: number): Promise<AuditEntry[]> {
+    let handle: import("node:fs/promises").FileHandle;
+    try {
+      handle = await open(join(root, AUDIT_LOG), "r");
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      const items: AuditEntry[] = [];
+      const take = (line: Buffer) => {
+        const entry = parseEntry(line.toString("utf8").trim());
+        if (entry) items.push(entry); // blank, torn or damaged lines are skipped
+      };
+      let position = size;
+      let carry = Buffer.alloc(0);
+      while (position > 0 && items.length < limit) {
+        const length = Math.min(CHUNK, position);
+        position -= length;
+        const chunk = Buffer.alloc(length);
+        await handle.read(chunk, 0, length, position);
+        const buffer = Buffer.concat([chunk, carry]);
+        let end = buffer.length;
+        for (let i = buffer.length - 1; i >= 0 && items.length < limit; i--) {
+          if (buffer[i] !== 10) continue;
+          take(buffer.subarray(i + 1, end));
+          end = i;
+        }
+        // What precedes the first newline may be the tail of a line in the previous chunk.
+        carry = Buffer.from(buffer.subarray(0, end));
+        if (position === 0 && items.length < limit) take(carry);
+      }
+      return items;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async lastTimestamp(root: string): Promise<number | null> {
+    const [last] = await this.tail(root, 1);
+    return last?.timestamp ?? null;
+  }
+}
+
+function parseEntry(text: string): AuditEntry | null {
+  if (text === "") return null;
+  try {
+    const value = JSON.parse(text) as AuditEntry;
+    return value && typeof value === "object" && typeof value.action === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,87 @@
+// Atomic file replacement: write a temp file beside the target, fsync it, rename it over the
+// target, fsync the folder. A crash at any point leaves the old file or the new one, never a mix.
+// Temp files carry a recognisable marker so a later start can sweep the ones a crash left behind.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export const TEMP_MARKER = ".owtmp-";
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const folder = dirname(target);
+  await mkdir(folder, { recursive: true });
+  const temp = join(folder, `.${basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`);
+  let handle = await open(temp, "wx", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  // Make the rename itself durable. Some platforms cannot open a folder; that is not fatal.
+  try {
+    handle = await open(folder, "r");
+    await handle.sync().catch(() => {});
+    await handle.close();
+  } catch {}
+}
+
+/** Reads a file as UTF-8, or returns null when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+export async function removeRecursive(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}
+
+/** Deletes temp files left by a crash in `folder` and below (skipping node_modules). */
+export async function sweepTempFiles(folder: string, depth = 6): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const full = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (depth > 0 && entry.name !== "node_modules" && entry.name !== ".git") {
+        removed.push(...(await sweepTempFiles(full, depth - 1)));
+      }
+    } else if (entry.isFile() && entry.name.includes(TEMP_MARKER)) {
+      await unlink(full).catch(() => {});
+      removed.push(full);
+    }
+  }
+  return removed;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: string }).code === "ENOENT";
+}

@@ -1,0 +1,107 @@
+// Builds an in-process app over a temporary workspace, with helpers to call it like a client.
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { createApp } from "../../src/app.js";
+import type { ServerSettings } from "../../src/config.js";
+import { type Services, createServices } from "../../src/services/index.js";
+import { workspaceId } from "../../src/workspaces.js";
+
+export const TOKEN = "client-token-for-tests";
+export const HOST_TOKEN = "host-token-for-tests";
+
+export async function tempDir(prefix = "ows-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface Harness {
+  app: ReturnType<typeof createApp>;
+  services: Services;
+  root: string;
+  wsId: string;
+  /** Client request with the bearer token (JSON body when `body` is given). */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Host request with only the host token. */
+  host(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** `/workspace/<id>` + suffix. */
+  ws(suffix: string): string;
+  close(): Promise<void>;
+}
+
+export async function createHarness(
+  overrides: Partial<ServerSettings> = {},
+  options: { root?: string } = {},
+): Promise<Harness> {
+  const root = options.root ?? (await tempDir());
+  const settings: ServerSettings = {
+    host: "127.0.0.1",
+    port: 0,
+    token: TOKEN,
+    hostToken: HOST_TOKEN,
+    generated: { token: false, hostToken: false },
+    approval: { mode: "auto", timeoutMs: 30_000 },
+    workspaces: [{ path: root, workspaceType: "local" }],
+    corsOrigins: "*",
+    authorizedRoots: [root],
+    readOnly: false,
+    bodyLimitBytes: 1024 * 1024,
+    configFile: null,
+    ...overrides,
+  };
+  const services = createServices(settings);
+  const app = createApp(services);
+  const send = (auth: Record<string, string>) => (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...auth, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
+    }
+    return app.request(path, init);
+  };
+  const wsId = workspaceId(settings.workspaces[0]!.path);
+  return {
+    app,
+    services,
+    root,
+    wsId,
+    call: send({ Authorization: `Bearer ${TOKEN}` }),
+    host: send({ "X-OpenWork-Host-Token": HOST_TOKEN }),
+    ws: (suffix: string) => `/workspace/${wsId}${suffix}`,
+    async close() {
+      await services.close();
+      if (!options.root) await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every file below `root` (relative path -> content), for byte-identical before/after checks. */
+export async function snapshot(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(dir: string) {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) out[relative(root, full)] = await readFile(full, "utf8");
+    }
+  }
+  try {
+    await stat(root);
+    await walk(root);
+  } catch {}
+  return out;
+}
+
+export async function json<T = any>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 5000, step = 20): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("waitFor: timed out");
+    await new Promise((r) => setTimeout(r, step));
+  }
+}
