@@ -56,7 +56,7 @@ export async function createHarness(
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
     }
-    return app.request(path, init);
+    return Promise.resolve(app.request(path, init));
   };
   const wsId = workspaceId(settings.workspaces[0]!.path);
   return {
