@@ -253,7 +253,8 @@ export function loadSettings(options: LoadOptions): LoadResult {
   const configFile = explicitConfig
     ? resolve(options.cwd, explicitConfig)
     : join(home, ".config", "openwork", "server.json");
-  const file = readConfigFile(configFile, explicitConfig !== undefined) ?? {};
+  const fileRead = readConfigFile(configFile, explicitConfig !== undefined);
+  const file: FileConfig = fileRead ?? {};
   const fileDir = dirname(configFile);
 
   const host = flags.host ?? env(e, "OPENWORK_HOST") ?? file.host ?? DEFAULTS.host;
@@ -351,7 +352,7 @@ export function loadSettings(options: LoadOptions): LoadResult {
     authorizedRoots,
     readOnly,
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
-    configFile: Object.keys(file).length > 0 || explicitConfig ? configFile : null,
+    configFile: fileRead ? configFile : null,
   };
   if (opencodeAuth) settings.opencodeAuth = opencodeAuth;
   return { kind: "run", settings };
