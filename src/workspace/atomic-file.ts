@@ -82,6 +82,14 @@ export async function sweepTempFiles(folder: string, depth = 6): Promise<string[
   return removed;
 }
 
+/**
+ * Removes what a crash mid-write left in a workspace: temp files beside the project config
+ * (the workspace folder itself, not below it) and anywhere under `.opencode/`.
+ */
+export async function sweepWorkspaceTempFiles(root: string): Promise<string[]> {
+  return [...(await sweepTempFiles(root, 0)), ...(await sweepTempFiles(join(root, ".opencode")))];
+}
+
 export function isNotFound(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: string }).code === "ENOENT";
 }

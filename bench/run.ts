@@ -1,0 +1,134 @@
+// npm run bench: each listing and the config read, against openwork-server and against a bare
+// node:http server that answers the same bytes from memory, in the same run, as a ratio.
+// Also: resident memory after the run, and the time to start and list 5,000 skills.
+//
+// Options: --duration S (per route and server, default 5), --connections N (default 10),
+//          --skills N (default 500), --commands N (default 250), --startup-skills N (default 5000)
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { workspaceId } from "../src/workspaces.js";
+import { generateWorkspace } from "./workspace.js";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "5" },
+    connections: { type: "string", default: "10" },
+    skills: { type: "string", default: "500" },
+    commands: { type: "string", default: "250" },
+    "startup-skills": { type: "string", default: "5000" },
+  },
+});
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const TOKEN = "bench-token";
+const TSX = import.meta.resolve("tsx");
+const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+
+interface Child {
+  proc: ChildProcess;
+  port: number;
+}
+
+function spawnAndWait(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child & { startedMs: number }> {
+  const started = performance.now();
+  const proc = spawn(process.execPath, args, { env: { ...process.env, OPENWORK_LOG_LEVEL: "silent", ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const match = pattern.exec(out);
+      if (match?.[1]) resolve({ proc, port: Number(match[1]), startedMs: performance.now() - started });
+    });
+    proc.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+const startServer = (root: string) =>
+  spawnAndWait(
+    ["--import", TSX, CLI, "--workspace", root, "--port", "0", "--approval", "auto", "--token", TOKEN],
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    { HOME: root, XDG_CONFIG_HOME: join(root, ".xdg") },
+  );
+
+function rssMiB(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, "utf8").then((s) => Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024);
+}
+
+async function load(url: string, headers: Record<string, string> = {}) {
+  const result = await autocannon({ url, connections, duration, headers });
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), "ows-bench-"));
+  const children: ChildProcess[] = [];
+  try {
+    const root = join(dir, "workspace");
+    await generateWorkspace(root, { skills: Number(values.skills), commands: Number(values.commands), plugins: 25, mcp: 40 });
+    const ws = workspaceId(root);
+    const routes = ["skills", "commands", "plugins", "mcp", "config"].map((r) => `/workspace/${ws}/${r}`);
+
+    const ours = await startServer(root);
+    children.push(ours.proc);
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+
+    // Record our exact answers, so the baseline serves identical bytes.
+    const responses: Record<string, { status: number; type: string; body: string }> = {};
+    for (const path of routes) {
+      const res = await fetch(`http://127.0.0.1:${ours.port}${path}`, { headers: auth });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body}`);
+      responses[path] = { status: res.status, type: res.headers.get("content-type") ?? "application/json", body };
+    }
+    const responsesFile = join(dir, "responses.json");
+    await writeFile(responsesFile, JSON.stringify(responses));
+    const baseline = await spawnAndWait([new URL("./baseline-server.mjs", import.meta.url).pathname, responsesFile], /listening (\d+)/);
+    children.push(baseline.proc);
+
+    console.log(`openwork-server benchmark: ${values.skills} skills, ${values.commands} commands, 25 plugins, 40 MCP servers`);
+    console.log(`autocannon: ${connections} connections, ${duration}s per route and server; baseline = bare node:http serving the same bytes\n`);
+    console.log("route        bytes   ours req/s  ours p99   base req/s  base p99   ratio");
+    let worst = Number.POSITIVE_INFINITY;
+    for (const path of routes) {
+      const name = path.split("/").pop()!;
+      const mine = await load(`http://127.0.0.1:${ours.port}${path}`, auth);
+      const base = await load(`http://127.0.0.1:${baseline.port}${path}`);
+      const ratio = mine.rps / base.rps;
+      worst = Math.min(worst, ratio);
+      console.log(
+        `${name.padEnd(10)} ${String(responses[path]!.body.length).padStart(7)} ${mine.rps.toFixed(0).padStart(12)} ${`${mine.p99}ms`.padStart(9)} ${base.rps.toFixed(0).padStart(12)} ${`${base.p99}ms`.padStart(9)} ${ratio.toFixed(2).padStart(7)}`,
+      );
+    }
+    console.log(`\nworst ratio: ${worst.toFixed(2)} (target >= 0.50)`);
+    console.log(`resident memory of openwork-server after the run: ${(await rssMiB(ours.proc.pid!)).toFixed(1)} MiB`);
+    ours.proc.kill();
+    baseline.proc.kill();
+
+    // Start-up with many skills: process start until the first skills listing is answered.
+    const big = join(dir, "big");
+    const count = Number(values["startup-skills"]);
+    await generateWorkspace(big, { skills: count, commands: 0, plugins: 0, mcp: 0 });
+    const t0 = performance.now();
+    const started = await startServer(big);
+    children.push(started.proc);
+    const listening = performance.now() - t0;
+    const res = await fetch(`http://127.0.0.1:${started.port}/workspace/${workspaceId(big)}/skills`, { headers: auth });
+    const listed = ((await res.json()) as { items: unknown[] }).items.length;
+    const firstList = performance.now() - t0;
+    console.log(`start with ${count} skills: listening after ${listening.toFixed(0)} ms, first listing (${listed} skills) after ${firstList.toFixed(0)} ms`);
+    started.proc.kill();
+  } finally {
+    for (const child of children) child.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+// Listings (skills, commands, plugins, MCP) cached per workspace as the exact response bytes,
+// so a read of a workspace with thousands of skills costs no disk I/O and no serialisation.
+// Our own writes and the file watcher invalidate entries; each entry also expires after `ttlMs`
+// as a safety net for sources no watcher sees (parent folders, global folders).
+export type ListingKind = "skills" | "commands" | "plugins" | "mcp";
+
+interface Entry {
+  body: string;
+  expires: number;
+  generation: number;
+}
+
+export class ListingCache {
+  private readonly entries = new Map<string, Entry>();
+  /** Bumped by every invalidation, so a load that raced one is not stored. */
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly ttlMs = 2000) {}
+
+  private key(workspaceId: string, kind: ListingKind, variant: string): string {
+    return `${workspaceId}\0${kind}\0${variant}`;
+  }
+
+  private generation(workspaceId: string, kind: ListingKind): number {
+    return this.generations.get(`${workspaceId}\0${kind}`) ?? 0;
+  }
+
+  /** The cached body, or the result of `load` serialised (and cached unless invalidated meanwhile). */
+  async get(workspaceId: string, kind: ListingKind, variant: string, load: () => Promise<unknown>): Promise<string> {
+    const key = this.key(workspaceId, kind, variant);
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    const generation = this.generation(workspaceId, kind);
+    if (hit && hit.expires > now && hit.generation === generation) return hit.body;
+    const body = JSON.stringify(await load());
+    if (this.generation(workspaceId, kind) === generation) {
+      this.entries.set(key, { body, expires: now + this.ttlMs, generation });
+    }
+    return body;
+  }
+
+  invalidate(workspaceId: string, kinds: readonly ListingKind[] = ["skills", "commands", "plugins", "mcp"]): void {
+    for (const kind of kinds) {
+      const gen = `${workspaceId}\0${kind}`;
+      this.generations.set(gen, (this.generations.get(gen) ?? 0) + 1);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.generations.clear();
+  }
+}
+
+/** Which listings a change of the given reload reason can affect. */
+export function kindsForReason(reason: string): ListingKind[] {
+  switch (reason) {
+    case "skills":
+      return ["skills"];
+    case "commands":
+      return ["commands"];
+    case "plugins":
+      return ["plugins"];
+    case "mcp":
+      return ["mcp"];
+    case "config":
+      // The config holds plugin specs, MCP servers, `command` entries and `tools.deny`.
+      return ["plugins", "mcp", "commands", "skills"];
+    default:
+      return [];
+  }
+}
