@@ -1,0 +1,79 @@
+// Commands: list (workspace, or global with ?scope=global and the host token), upsert to
+// `.opencode/commands/<name>.md`, delete. Writes go through the write pipeline and answer with the
+// workspace list.
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError, badRequest } from "../errors.js";
+import { assertHost } from "../http/auth.js";
+import { parseBody } from "../http/body.js";
+import type { AppEnv } from "../http/env.js";
+import type { Services } from "../services/index.js";
+import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writeCommand } from "../workspace/commands.js";
+import { actorOf, workspaceOf } from "./context.js";
+
+// Field types are checked by planCommandUpsert, so an import gets the same answers.
+const upsertSchema = z.object({
+  name: z.unknown().optional(),
+  template: z.unknown().optional(),
+  description: z.unknown().optional(),
+  agent: z.unknown().optional(),
+  model: z.unknown().optional(),
+  subtask: z.unknown().optional(),
+});
+
+/** Read-only answers 403 before any validation, as the write pipeline would (DESIGN step 1). */
+function refuseIfReadOnly(s: Services): void {
+  if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
+}
+
+export function commandsRoutes(s: Services) {
+  const app = new Hono<AppEnv>();
+  const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");
+  const workspaceList = (root: string) => listCommands(root, "workspace", { onSkip });
+
+  app.get("/workspace/:id/commands", async (c) => {
+    const workspace = workspaceOf(c, s);
+    const scope = c.req.query("scope") ?? "workspace";
+    if (scope !== "workspace" && scope !== "global") {
+      throw badRequest("invalid_payload", 'scope must be "workspace" or "global"', { scope });
+    }
+    if (scope === "global") assertHost(c.get("isHost"));
+    return c.json({ items: await listCommands(workspace.path, scope, { onSkip }) });
+  });
+
+  app.post("/workspace/:id/commands", async (c) => {
+    const workspace = workspaceOf(c, s);
+    refuseIfReadOnly(s);
+    const body = await parseBody(c, upsertSchema);
+    // The body's `template` is the template; `content` (a whole file) is an import-only form.
+    const input = { ...body, template: body.template ?? null };
+    const plan = planCommandUpsert(workspace.path, input);
+    await s.pipeline.run(workspace, actorOf(c), {
+      action: "commands.upsert",
+      target: plan.name,
+      summary: `Save command "/${plan.name}"`,
+      paths: [plan.relativePath],
+      reasons: ["commands"],
+      apply: () => writeCommand(planCommandUpsert(workspace.path, input)),
+    });
+    return c.json({ items: await workspaceList(workspace.path) });
+  });
+
+  app.delete("/workspace/:id/commands/:name", async (c) => {
+    const workspace = workspaceOf(c, s);
+    refuseIfReadOnly(s);
+    const name = c.req.param("name");
+    const plan = await planCommandDelete(workspace.path, name);
+    await s.pipeline.run(workspace, actorOf(c), {
+      action: "commands.delete",
+      target: plan.name,
+      summary: `Delete command "/${plan.name}"`,
+      paths: plan.relativePaths,
+      reasons: ["commands"],
+      apply: () => deleteCommand(workspace.path, name),
+    });
+    return c.json({ items: await workspaceList(workspace.path) });
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+// Skills: list (project, plus global with ?includeGlobal=true), upsert and delete the workspace's
+// `.opencode/skills/<name>/SKILL.md`. Writes go through the write pipeline (approval, lock, audit).
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError } from "../errors.js";
+import { parseBody } from "../http/body.js";
+import type { AppEnv } from "../http/env.js";
+import type { Services } from "../services/index.js";
+import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, writeSkill } from "../workspace/skills.js";
+import { actorOf, workspaceOf } from "./context.js";
+
+// Types beyond "is it there" are checked by planSkillUpsert, so an import gets the same answers.
+const upsertSchema = z.object({ name: z.unknown().optional(), content: z.unknown().optional(), description: z.unknown().optional() });
+
+const truthy = (value: string | undefined) => value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
+
+/** Read-only answers 403 before any validation, as the write pipeline would (DESIGN step 1). */
+function refuseIfReadOnly(s: Services): void {
+  if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
+}
+
+export function skillsRoutes(s: Services) {
+  const app = new Hono<AppEnv>();
+  const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "skill skipped");
+
+  app.get("/workspace/:id/skills", async (c) => {
+    const workspace = workspaceOf(c, s);
+    const items = await listSkills(workspace.path, { includeGlobal: truthy(c.req.query("includeGlobal")), onSkip });
+    return c.json({ items });
+  });
+
+  // One project skill with its text: `{ item, content }` (422 when its SKILL.md does not parse).
+  app.get("/workspace/:id/skills/:name", async (c) => {
+    const workspace = workspaceOf(c, s);
+    return c.json(await readProjectSkill(workspace.path, c.req.param("name")));
+  });
+
+  app.post("/workspace/:id/skills", async (c) => {
+    const workspace = workspaceOf(c, s);
+    refuseIfReadOnly(s);
+    const body = await parseBody(c, upsertSchema);
+    const first = await planSkillUpsert(workspace.path, body);
+    const { result } = await s.pipeline.run(workspace, actorOf(c), {
+      action: "skills.upsert",
+      target: first.name,
+      summary: `${first.existed ? "Update" : "Add"} skill "${first.name}"`,
+      paths: [first.relativePath],
+      reasons: ["skills"],
+      apply: async () => writeSkill(await planSkillUpsert(workspace.path, body)),
+    });
+    return c.json({ name: result.name, path: result.path, description: result.description, scope: "project" as const });
+  });
+
+  app.delete("/workspace/:id/skills/:name", async (c) => {
+    const workspace = workspaceOf(c, s);
+    refuseIfReadOnly(s);
+    const name = c.req.param("name");
+    const plan = await planSkillDelete(workspace.path, name);
+    await s.pipeline.run(workspace, actorOf(c), {
+      action: "skills.delete",
+      target: plan.name,
+      summary: `Delete skill "${plan.name}"`,
+      paths: [plan.relativePath],
+      reasons: ["skills"],
+      apply: () => deleteProjectSkill(workspace.path, name),
+    });
+    return c.json({ ok: true, name: plan.name });
+  });
+
+  return app;
+}

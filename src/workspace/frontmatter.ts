@@ -1,0 +1,171 @@
+// Markdown with YAML frontmatter (skills and commands). YAML only: a `---js` / `---json` / `---toml`
+// opening is refused, never evaluated. Aliases are capped so an alias bomb is an error, not a hang.
+// A file on disk that does not parse is a 422 `invalid_file` (line/column in details); text that
+// came in a request is a 400 `invalid_payload`.
+import { type Document, parseDocument, stringify } from "yaml";
+import { ApiError } from "../errors.js";
+
+/** Alias expansions allowed when turning YAML into values (the yaml default is 100). */
+export const MAX_ALIAS_COUNT = 50;
+
+export type FrontmatterData = Record<string, unknown>;
+
+export interface ParsedMarkdown {
+  /** True when the text opens with a `---` frontmatter block. */
+  hasFrontmatter: boolean;
+  /** The frontmatter mapping ({} when there is none or it is empty). */
+  data: FrontmatterData;
+  /** The YAML source between the fences ("" when there is none). */
+  yaml: string;
+  /** Everything after the closing fence (the whole text when there is no frontmatter). */
+  body: string;
+  /** Line break used by the fences ("\n" or "\r\n"). */
+  eol: string;
+}
+
+export interface ParseOptions {
+  /** Names the text in errors (workspace-relative file, or e.g. "content"). */
+  file: string;
+  /** "file": 422 invalid_file (text read from disk); "request": 400 invalid_payload. */
+  source?: "file" | "request";
+}
+
+interface Fences {
+  /** Opening line's language tag after `---` (trimmed, lower-case). */
+  lang: string;
+  yamlStart: number;
+  yamlEnd: number;
+  bodyStart: number;
+  /** 1-based line of the first YAML line in the whole text. */
+  firstLine: number;
+  eol: string;
+}
+
+function problem(options: ParseOptions, message: string, extra: Record<string, unknown> = {}): ApiError {
+  const details = { file: options.file, ...extra };
+  return options.source === "request"
+    ? new ApiError(400, "invalid_payload", `${options.file}: ${message}`, details)
+    : new ApiError(422, "invalid_file", `${options.file} does not parse: ${message}`, details);
+}
+
+/** Finds the frontmatter fences, or null when the text has no frontmatter. */
+function findFences(text: string, start: number, options: ParseOptions): Fences | null {
+  if (!text.startsWith("---", start)) return null;
+  const firstBreak = text.indexOf("\n", start);
+  const openLine = (firstBreak === -1 ? text.slice(start) : text.slice(start, firstBreak)).replace(/\r$/, "");
+  const rest = openLine.slice(3);
+  // `----...` is a Markdown rule, not a fence.
+  if (rest.startsWith("-")) return null;
+  const lang = rest.trim().toLowerCase();
+  if (lang !== "" && lang !== "yaml" && lang !== "yml") {
+    throw problem(options, `frontmatter must be YAML (found "---${rest.trim()}")`, { line: 1, column: 4 });
+  }
+  if (firstBreak === -1) throw problem(options, "frontmatter is not closed by a --- line", { line: 1, column: 1 });
+  const eol = text[firstBreak - 1] === "\r" ? "\r\n" : "\n";
+  const yamlStart = firstBreak + 1;
+  let lineStart = yamlStart;
+  while (lineStart <= text.length) {
+    const next = text.indexOf("\n", lineStart);
+    const lineEnd = next === -1 ? text.length : next;
+    const content = text.slice(lineStart, lineEnd).replace(/\r$/, "");
+    if (/^---[ \t]*$/.test(content)) {
+      return { lang, yamlStart, yamlEnd: lineStart, bodyStart: next === -1 ? text.length : next + 1, firstLine: 2, eol };
+    }
+    if (next === -1) break;
+    lineStart = next + 1;
+  }
+  throw problem(options, "frontmatter is not closed by a --- line", { line: 1, column: 1 });
+}
+
+/** Parses the YAML of a frontmatter block into a plain mapping (throws 422/400). */
+function parseYamlMapping(yaml: string, firstLine: number, options: ParseOptions): { doc: Document; data: FrontmatterData } {
+  let doc: Document;
+  try {
+    doc = parseDocument(yaml, { prettyErrors: true, uniqueKeys: true, strict: true });
+  } catch (error) {
+    throw problem(options, `frontmatter could not be parsed (${(error as Error).message})`);
+  }
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    const line = pos ? pos.line + firstLine - 1 : firstLine;
+    const column = pos ? pos.col : 1;
+    const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw problem(options, `${reason} at line ${line}, column ${column}`, { line, column, error: reason });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // ReferenceError for an alias bomb, RangeError for absurd nesting: both are a bad file.
+    throw problem(options, `frontmatter is not usable: ${(error as Error).message}`);
+  }
+  if (value === null || value === undefined) return { doc, data: {} };
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw problem(options, "frontmatter must be a YAML mapping (key: value lines)", { line: firstLine, column: 1 });
+  }
+  return { doc, data: value as FrontmatterData };
+}
+
+/** Splits Markdown into frontmatter (parsed as YAML) and body. */
+export function parseFrontmatter(text: string, options: ParseOptions): ParsedMarkdown {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const fences = findFences(text, start, options);
+  if (!fences) {
+    return { hasFrontmatter: false, data: {}, yaml: "", body: text.slice(start), eol: text.includes("\r\n") ? "\r\n" : "\n" };
+  }
+  const yaml = text.slice(fences.yamlStart, fences.yamlEnd);
+  const { data } = parseYamlMapping(yaml, fences.firstLine, options);
+  return { hasFrontmatter: true, data, yaml, body: text.slice(fences.bodyStart), eol: fences.eol };
+}
+
+/**
+ * YAML for a flat mapping, written so every YAML reader agrees on it: strings that a YAML 1.1
+ * reader would take for something else (`yes`, `no`, `on`, `null`, `1.0`, dates) are quoted,
+ * and long lines are never folded. Keys whose value is undefined or null are left out.
+ */
+export function stringifyFrontmatterData(data: FrontmatterData): string {
+  const clean: FrontmatterData = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value !== undefined && value !== null) clean[key] = value;
+  }
+  if (Object.keys(clean).length === 0) return "";
+  return stringify(clean, { version: "1.1", lineWidth: 0, minContentWidth: 0 });
+}
+
+/** `---\n<yaml>---\n<body>`; no fences at all when `data` has no values and the body cannot be mistaken for them. */
+export function renderFrontmatter(data: FrontmatterData, body: string, eol = "\n"): string {
+  let yaml = stringifyFrontmatterData(data);
+  if (eol !== "\n") yaml = yaml.replace(/\n/g, eol);
+  if (yaml === "") return /^(\uFEFF)?---/.test(body) ? `---${eol}---${eol}${body}` : body;
+  return `---${eol}${yaml}---${eol}${body}`;
+}
+
+/**
+ * Adds keys that are missing from an existing frontmatter block without touching the user's
+ * other lines (comments, order, quoting). The new lines go first. Returns null when the block is
+ * not a plain block mapping that can safely take them (the caller then re-renders it).
+ */
+export function prependFrontmatterKeys(text: string, additions: FrontmatterData): string | null {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let fences: Fences | null;
+  try {
+    fences = findFences(text, start, { file: "content", source: "request" });
+  } catch {
+    return null;
+  }
+  if (!fences) return null;
+  let lines = stringifyFrontmatterData(additions);
+  if (fences.eol !== "\n") lines = lines.replace(/\n/g, fences.eol);
+  const yaml = text.slice(fences.yamlStart, fences.yamlEnd);
+  // Only a block mapping at column 0 (or an empty block) can take extra top-level lines in front.
+  const firstContent = yaml.split(/\r?\n/).find((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
+  if (
+    firstContent !== undefined &&
+    !/^[^\s{[\-?&*!|>'"%@`][^\n]*:(\s|$)/.test(firstContent) &&
+    !/^["'][^\n]*["']\s*:(\s|$)/.test(firstContent)
+  ) {
+    return null;
+  }
+  return text.slice(0, fences.yamlStart) + lines + text.slice(fences.yamlStart);
+}

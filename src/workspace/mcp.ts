@@ -1,0 +1,161 @@
+// MCP servers: the `mcp` map of the project config. Entries are written exactly as given (only
+// the fields OpenCode checks are validated); `disabledByTools` tells when the config's `tools`
+// block switches a server's tools off.
+import picomatch from "picomatch";
+import { badRequest, notFound } from "../errors.js";
+import { FORBIDDEN_KEYS } from "./jsonc.js";
+import { type ConfigFile, type JsonObject, mcpEntryProblems, planProjectConfigEdit } from "./opencode-config.js";
+
+export interface McpItem {
+  name: string;
+  config: JsonObject;
+  source: "config.project";
+  disabledByTools?: boolean;
+}
+
+export const MCP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+export const MAX_MCP_NAME_LENGTH = 128;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `^[A-Za-z0-9_-]+$`, not starting with `-`, at most 128 characters, never a prototype key. */
+export function validateMcpName(raw: unknown): string {
+  if (typeof raw !== "string" || raw === "") throw badRequest("invalid_name", "MCP server name is required");
+  if (raw.length > MAX_MCP_NAME_LENGTH) {
+    throw badRequest("invalid_name", `MCP server name is longer than ${MAX_MCP_NAME_LENGTH} characters`);
+  }
+  if (!MCP_NAME.test(raw) || FORBIDDEN_KEYS.has(raw)) {
+    throw badRequest("invalid_name", "MCP server name must match ^[A-Za-z0-9_-]+$ and not start with '-'", {
+      name: raw.slice(0, MAX_MCP_NAME_LENGTH),
+    });
+  }
+  return raw;
+}
+
+const isStringRecord = (v: unknown) => isObject(v) && Object.values(v).every((x) => typeof x === "string");
+
+/**
+ * Problems with an MCP entry from a request: a `type` of `local` (non-empty string array
+ * `command`) or `remote` (`url`), and the right types for the optional fields OpenCode reads,
+ * since a wrong type there makes OpenCode refuse the whole directory. Other fields pass as given.
+ */
+export function mcpConfigProblems(name: string, config: unknown): string[] {
+  if (!isObject(config)) return ["config must be an object"];
+  if (config.type !== "local" && config.type !== "remote") return ['config.type must be "local" or "remote"'];
+  const problems = mcpEntryProblems(name, config).map((p) => p.replace(`mcp.${name}.`, "config."));
+  if (config.type === "remote" && typeof config.url === "string") {
+    try {
+      new URL(config.url);
+    } catch {
+      problems.push("config.url must be an absolute URL");
+    }
+  }
+  if ("enabled" in config && typeof config.enabled !== "boolean") problems.push("config.enabled must be a boolean");
+  if ("timeout" in config && !(Number.isInteger(config.timeout) && (config.timeout as number) > 0)) {
+    problems.push("config.timeout must be a positive integer (milliseconds)");
+  }
+  if (config.type === "local") {
+    if ("environment" in config && !isStringRecord(config.environment)) {
+      problems.push("config.environment must map names to strings");
+    }
+    if ("cwd" in config && typeof config.cwd !== "string") problems.push("config.cwd must be a string");
+  } else {
+    if ("headers" in config && !isStringRecord(config.headers)) problems.push("config.headers must map names to strings");
+    if ("oauth" in config && config.oauth !== false) {
+      const oauth = config.oauth;
+      if (!isObject(oauth)) problems.push("config.oauth must be an object or false");
+      else {
+        for (const key of ["clientId", "clientSecret", "scope", "redirectUri"]) {
+          if (key in oauth && typeof oauth[key] !== "string") problems.push(`config.oauth.${key} must be a string`);
+        }
+        if ("callbackPort" in oauth) {
+          const port = oauth.callbackPort;
+          if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+            problems.push("config.oauth.callbackPort must be an integer between 1 and 65535");
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+export function assertMcpConfig(name: string, config: unknown): JsonObject {
+  const problems = mcpConfigProblems(name, config);
+  if (problems.length > 0) {
+    throw badRequest("invalid_payload", `Invalid MCP config for "${name}": ${problems.join("; ")}`, { name, problems });
+  }
+  return config as JsonObject;
+}
+
+/** The config's `mcp` map; refuses a value that is not an object (OpenCode refuses it too). */
+function mcpMap(current: ConfigFile): JsonObject {
+  const value = current.value.mcp;
+  if (value === undefined || value === null) return {};
+  if (!isObject(value)) {
+    throw badRequest("invalid_config", `${current.file}: "mcp" must be an object; fix it first`, {
+      file: current.file,
+      key: "mcp",
+    });
+  }
+  return value;
+}
+
+/** OpenCode's own wildcard (`*` any run, `?` one character), whole-string. */
+function wildcardRegExp(pattern: string): RegExp {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${source}$`, "s");
+}
+
+/**
+ * True when the config's `tools` block turns the server off:
+ * - SPEC form `tools.deny: [glob...]`: a glob matching `mcp.<name>`, `mcp.<name>.*`,
+ *   `mcp:<name>`, `mcp:<name>:*`, `mcp.*` or `mcp:*`;
+ * - OpenCode's map form `tools: { "<name>_*": false }` (MCP tools are named `<server>_<tool>`):
+ *   a key set to false whose wildcard covers every tool of the server.
+ */
+export function mcpDisabledByTools(name: string, tools: unknown): boolean {
+  if (!isObject(tools)) return false;
+  const candidates = [`mcp.${name}`, `mcp.${name}.*`, `mcp:${name}`, `mcp:${name}:*`, "mcp.*", "mcp:*"];
+  const deny = tools.deny;
+  if (Array.isArray(deny)) {
+    for (const pattern of deny) {
+      if (typeof pattern !== "string" || pattern === "") continue;
+      const matches = picomatch(pattern, { dot: true });
+      if (candidates.some((c) => matches(c))) return true;
+    }
+  }
+  for (const [key, value] of Object.entries(tools)) {
+    if (value === false && key !== "deny" && wildcardRegExp(key).test(`${name}_*`)) return true;
+  }
+  return false;
+}
+
+export function listMcp(current: ConfigFile): McpItem[] {
+  const value = current.value.mcp;
+  if (!isObject(value)) return [];
+  const tools = current.value.tools;
+  return Object.entries(value)
+    .filter((entry): entry is [string, JsonObject] => isObject(entry[1]))
+    .map(([name, config]) => {
+      const item: McpItem = { name, config, source: "config.project" };
+      if (mcpDisabledByTools(name, tools)) item.disabledByTools = true;
+      return item;
+    });
+}
+
+/** Adds or replaces one server; the whole resulting config must still load. */
+export function planMcpAdd(current: ConfigFile, name: string, config: JsonObject): { text: string; value: JsonObject } {
+  const map = mcpMap(current);
+  return planProjectConfigEdit(current, { mcp: { ...map, [name]: config } });
+}
+
+export function planMcpRemove(current: ConfigFile, name: string): { text: string; value: JsonObject } {
+  const map = mcpMap(current);
+  if (!Object.hasOwn(map, name)) throw notFound(`MCP server "${name}" is not in ${current.file}`, { name });
+  const { [name]: _removed, ...rest } = map;
+  return planProjectConfigEdit(current, { mcp: rest });
+}

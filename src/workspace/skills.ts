@@ -1,0 +1,344 @@
+// Skills: folders holding a SKILL.md (Markdown with YAML frontmatter `name` and `description`).
+// Discovery follows OpenCode: `.opencode/skills`, `.opencode/skill`, `.claude/skills` and
+// `.agents/skills` in the workspace and each parent up to the first folder holding `.git`, plus the
+// global folders on request. Writes only ever touch `.opencode/skills/<name>/` of the workspace.
+// No HTTP here; list functions are pure reads so a cache can wrap them.
+import { lstat, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { ApiError, badRequest, notFound } from "../errors.js";
+import { pathExists, removeRecursive, writeFileAtomic } from "./atomic-file.js";
+import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
+import { isMissing, mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
+import { displayPath, resolveInside } from "./paths.js";
+
+export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+export const SKILL_NAME_MAX = 64;
+export const SKILL_DESCRIPTION_MAX = 1024;
+export const SKILL_FILE = "SKILL.md";
+/** The one folder the API writes skills to. */
+export const MANAGED_SKILLS_DIR = ".opencode/skills";
+/** Folders OpenCode reads skills from, in the order a duplicate name is decided (first wins). */
+export const PROJECT_SKILL_DIRS = [".opencode/skills", ".opencode/skill", ".claude/skills", ".agents/skills"] as const;
+
+export type SkillScope = "project" | "global";
+
+export interface SkillItem {
+  name: string;
+  /** Absolute path of the SKILL.md file. */
+  path: string;
+  description: string;
+  scope: SkillScope;
+}
+
+export interface ListSkillsOptions {
+  includeGlobal?: boolean;
+  /** Told about every SKILL.md that was skipped (bad frontmatter, wrong name, no description). */
+  onSkip?: (file: string, reason: string) => void;
+}
+
+export interface SkillUpsertInput {
+  name?: unknown;
+  content?: unknown;
+  description?: unknown;
+}
+
+export interface SkillPlan {
+  root: string;
+  name: string;
+  /** Absolute paths of the skill folder and its SKILL.md. */
+  dir: string;
+  file: string;
+  /** Workspace-relative SKILL.md path, for approvals and audit. */
+  relativePath: string;
+  /** The exact bytes that will be written. */
+  text: string;
+  description: string;
+  /** Whether a SKILL.md already exists there (the write replaces it). */
+  existed: boolean;
+  item: SkillItem;
+}
+
+/** Checks a skill name taken from a request; returns it unchanged. 400 invalid_name otherwise. */
+export function validateSkillName(name: unknown): string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw badRequest("invalid_name", "Skill name is required");
+  }
+  if (name.length > SKILL_NAME_MAX) {
+    throw badRequest("invalid_name", `Skill name is longer than ${SKILL_NAME_MAX} characters`, { max: SKILL_NAME_MAX });
+  }
+  if (!SKILL_NAME_PATTERN.test(name)) {
+    throw badRequest("invalid_name", "Skill name must be lower-case letters and digits separated by single hyphens", {
+      pattern: SKILL_NAME_PATTERN.source,
+    });
+  }
+  return name;
+}
+
+/** Why a parsed SKILL.md does not count as a skill, or null when it does. */
+function skillProblem(data: FrontmatterData, folder: string): string | null {
+  const { name, description } = data;
+  if (typeof name !== "string") return "frontmatter has no string `name`";
+  if (name !== folder) return `frontmatter name "${name}" differs from folder name "${folder}"`;
+  if (name.length > SKILL_NAME_MAX || !SKILL_NAME_PATTERN.test(name)) return `name "${name}" is not a valid skill name`;
+  if (typeof description !== "string" || description.trim() === "") return "frontmatter has no `description`";
+  if (description.length > SKILL_DESCRIPTION_MAX) return `description is longer than ${SKILL_DESCRIPTION_MAX} characters`;
+  return null;
+}
+
+function globalSkillDirs(): string[] {
+  return [join(globalOpencodeDir(), "skills"), join(globalClaudeDir(), "skills")];
+}
+
+/** The workspace and its parents up to and including the first one holding `.git` (else up to /). */
+export async function projectAncestors(root: string): Promise<string[]> {
+  const out: string[] = [];
+  let current = resolve(root);
+  for (;;) {
+    out.push(current);
+    if (await pathExists(join(current, ".git")).catch(() => false)) break;
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  return out;
+}
+
+async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
+  const entries = (await readDirIfExists(dir)).filter((e) => e.isDirectory() || e.isSymbolicLink());
+  const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
+    const file = join(dir, entry.name, SKILL_FILE);
+    let text: string | null;
+    try {
+      text = await readFileIfExists(file);
+    } catch (error) {
+      onSkip?.(file, `unreadable: ${(error as Error).message}`);
+      return null;
+    }
+    if (text === null) return null;
+    try {
+      const { data } = parseFrontmatter(text, { file });
+      const problem = skillProblem(data, entry.name);
+      if (problem) {
+        onSkip?.(file, problem);
+        return null;
+      }
+      return { name: entry.name, path: file, description: (data.description as string).trim(), scope };
+    } catch (error) {
+      onSkip?.(file, (error as Error).message);
+      return null;
+    }
+  });
+  return found.filter((item): item is SkillItem => item !== null);
+}
+
+/**
+ * Every skill OpenCode would see for this workspace: project ones (workspace, then each parent up
+ * to the git root), then global ones when `includeGlobal`. First found wins on a duplicate name.
+ * Sorted by name. Files that do not parse are skipped (and reported to `onSkip`), never fatal.
+ */
+export async function listSkills(root: string, options: ListSkillsOptions = {}): Promise<SkillItem[]> {
+  const globals = globalSkillDirs();
+  const globalSet = new Set(globals.map((d) => resolve(d)));
+  const folders: Array<{ dir: string; scope: SkillScope }> = [];
+  for (const ancestor of await projectAncestors(root)) {
+    for (const sub of PROJECT_SKILL_DIRS) {
+      const dir = join(ancestor, sub);
+      // A workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's.
+      if (!globalSet.has(resolve(dir))) folders.push({ dir, scope: "project" });
+    }
+  }
+  if (options.includeGlobal) for (const dir of globals) folders.push({ dir, scope: "global" });
+  const lists = await Promise.all(folders.map((f) => readSkillFolder(f.dir, f.scope, options.onSkip)));
+  const byName = new Map<string, SkillItem>();
+  for (const list of lists) {
+    for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function managedPaths(root: string, name: string) {
+  const dir = resolveInside(root, MANAGED_SKILLS_DIR, name);
+  const file = resolveInside(root, MANAGED_SKILLS_DIR, name, SKILL_FILE);
+  return { dir, file, relativePath: displayPath(root, file) };
+}
+
+/**
+ * The workspace's own skill `<name>` at `.opencode/skills/<name>/SKILL.md` (the folder the API
+ * writes). 400 for a bad name or a path that escapes, 404 when absent, 422 when the file does not
+ * parse or is not a valid skill.
+ */
+export async function readProjectSkill(root: string, name: unknown): Promise<{ item: SkillItem; content: string }> {
+  const valid = validateSkillName(name);
+  const { file, relativePath } = managedPaths(root, valid);
+  const content = await readFileIfExists(file);
+  if (content === null) throw notFound(`Skill "${valid}" not found`, { name: valid });
+  const { data } = parseFrontmatter(content, { file: relativePath });
+  const problem = skillProblem(data, valid);
+  if (problem) throw new ApiError(422, "invalid_file", `${relativePath} is not a valid skill: ${problem}`, { file: relativePath });
+  return { item: { name: valid, path: file, description: (data.description as string).trim(), scope: "project" }, content };
+}
+
+/** The text of a skill found by `listSkills` (for export). */
+export async function readSkillFile(item: SkillItem): Promise<string> {
+  const content = await readFileIfExists(item.path);
+  if (content === null) throw notFound(`Skill "${item.name}" not found`, { name: item.name });
+  return content;
+}
+
+/** The first paragraph line of a Markdown body that is not a heading, rule or code (for a description). */
+export function deriveDescription(body: string): string | null {
+  let fence: string | null = null;
+  for (const raw of body.split(/\r?\n/)) {
+    const line = raw.trim();
+    const fenceMatch = /^(```+|~~~+)/.exec(line);
+    if (fence) {
+      if (fenceMatch && fenceMatch[1]!.startsWith(fence)) fence = null;
+      continue;
+    }
+    if (fenceMatch) {
+      fence = fenceMatch[1]!;
+      continue;
+    }
+    if (line === "" || line.startsWith("#") || line.startsWith("<!--") || /^([-*_])(\s*\1){2,}$/.test(line)) continue;
+    const text = line.replace(/^(>\s*)+/, "").trim();
+    if (text === "") continue;
+    return text.length > SKILL_DESCRIPTION_MAX ? text.slice(0, SKILL_DESCRIPTION_MAX).trimEnd() : text;
+  }
+  return null;
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw badRequest("invalid_payload", `${field} must be a string`, { field });
+  return value.trim() === "" ? undefined : value;
+}
+
+/**
+ * Validates a skill write and returns exactly what will be written, touching nothing.
+ * 400: bad name, path escape, content that is not a string or has unparsable / non-YAML
+ * frontmatter, a frontmatter `name` other than `name`, a description over 1024 characters.
+ * 422 `unprocessable`: no description in the frontmatter, the request, or the body.
+ */
+export async function planSkillUpsert(root: string, input: SkillUpsertInput): Promise<SkillPlan> {
+  const name = validateSkillName(input.name);
+  if (typeof input.content !== "string") throw badRequest("invalid_payload", "content must be a string", { field: "content" });
+  const content = input.content;
+  const requested = optionalString(input.description, "description");
+  const { dir, file, relativePath } = managedPaths(root, name);
+
+  const parsed = parseFrontmatter(content, { file: "content", source: "request" });
+  const { data } = parsed;
+  const fmName = data.name;
+  if (fmName !== undefined && fmName !== null && fmName !== name) {
+    throw badRequest("invalid_payload", `Frontmatter name "${String(fmName)}" does not match the skill name "${name}"`, {
+      field: "content",
+      name,
+      frontmatterName: fmName,
+    });
+  }
+  if (data.description !== undefined && data.description !== null && typeof data.description !== "string") {
+    throw badRequest("invalid_payload", "Frontmatter description must be a string", { field: "content" });
+  }
+  const fmDescription = typeof data.description === "string" && data.description.trim() !== "" ? data.description : undefined;
+  const description = (fmDescription ?? requested ?? deriveDescription(parsed.body))?.trim();
+  if (!description) {
+    throw new ApiError(
+      422,
+      "unprocessable",
+      "Skill needs a description: give one in the frontmatter, in `description`, or as a first paragraph",
+      {
+        field: "description",
+      },
+    );
+  }
+  if (description.length > SKILL_DESCRIPTION_MAX) {
+    throw badRequest("invalid_payload", `Skill description is longer than ${SKILL_DESCRIPTION_MAX} characters`, {
+      field: "description",
+      max: SKILL_DESCRIPTION_MAX,
+    });
+  }
+
+  const rerender = () => {
+    const rest: FrontmatterData = {};
+    for (const [k, v] of Object.entries(data)) if (k !== "name" && k !== "description") rest[k] = v;
+    return renderFrontmatter({ name, description, ...rest }, parsed.body, parsed.eol);
+  };
+  let text: string;
+  if (!parsed.hasFrontmatter) {
+    text = renderFrontmatter({ name, description }, content);
+  } else if (fmName === name && fmDescription !== undefined) {
+    text = content; // already complete: written byte for byte
+  } else {
+    const additions: FrontmatterData = {};
+    let inPlace = true;
+    if (fmName !== name) {
+      if ("name" in data) inPlace = false;
+      else additions.name = name;
+    }
+    if (fmDescription === undefined) {
+      if ("description" in data) inPlace = false;
+      else additions.description = description;
+    }
+    text = (inPlace && prependFrontmatterKeys(content, additions)) || rerender();
+  }
+  // What we write must be a skill OpenCode (and our own listing) accepts; check before writing.
+  const accepted = (candidate: string) => {
+    try {
+      const { data: check } = parseFrontmatter(candidate, { file: relativePath });
+      return skillProblem(check, name) === null && (check.description as string).trim() === description;
+    } catch {
+      return false;
+    }
+  };
+  if (!accepted(text)) {
+    text = rerender();
+    if (!accepted(text)) throw badRequest("invalid_payload", "content cannot be turned into a valid SKILL.md", { field: "content" });
+  }
+  return {
+    root,
+    name,
+    dir,
+    file,
+    relativePath,
+    text,
+    description,
+    existed: await pathExists(file),
+    item: { name, path: file, description, scope: "project" },
+  };
+}
+
+/** Writes a planned skill (atomically), re-checking containment right before the write. */
+export async function writeSkill(plan: SkillPlan): Promise<SkillItem> {
+  const file = resolveInside(plan.root, MANAGED_SKILLS_DIR, plan.name, SKILL_FILE);
+  await writeFileAtomic(file, plan.text);
+  return plan.item;
+}
+
+export interface SkillDeletePlan {
+  name: string;
+  dir: string;
+  /** Workspace-relative folder, for approvals and audit. */
+  relativePath: string;
+}
+
+/** Validates a skill delete: 400 bad name / path escape, 404 when the project skill folder is absent. */
+export async function planSkillDelete(root: string, name: unknown): Promise<SkillDeletePlan> {
+  const valid = validateSkillName(name);
+  const { dir } = managedPaths(root, valid);
+  let isFolder = false;
+  try {
+    isFolder = (await lstat(dir)).isDirectory() || (await stat(dir)).isDirectory();
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  if (!isFolder) throw notFound(`Skill "${valid}" not found in ${MANAGED_SKILLS_DIR}`, { name: valid });
+  return { name: valid, dir, relativePath: `${displayPath(root, dir)}/` };
+}
+
+/** Removes `.opencode/skills/<name>/` (404 when absent). */
+export async function deleteProjectSkill(root: string, name: unknown): Promise<SkillDeletePlan> {
+  const plan = await planSkillDelete(root, name);
+  await removeRecursive(plan.dir);
+  return plan;
+}
