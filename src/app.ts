@@ -9,8 +9,15 @@ import type { AppEnv } from "./http/env.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { approvalsRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
+import { commandsRoutes } from "./routes/commands.js";
 import { configRoutes } from "./routes/config.js";
+import { mcpRoutes } from "./routes/mcp.js";
+import { pluginsRoutes } from "./routes/plugins.js";
 import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
+import { hostRoutes } from "./routes/host.js";
+import { skillsRoutes } from "./routes/skills.js";
+import { transferRoutes } from "./routes/transfer.js";
+import { uiRoutes } from "./routes/ui.js";
 import { workspacesRoutes } from "./routes/workspaces.js";
 import type { Services } from "./services/index.js";
 
@@ -36,13 +43,16 @@ export function createApp(s: Services): App {
   );
   app.use("*", bodyLimit(settings.bodyLimitBytes));
 
-  // Open routes.
+  // Open routes. The host page is public; its data calls carry the host token.
   app.route("/", healthRoutes(s));
+  app.route("/", uiRoutes());
 
   // Host routes: the host token.
   app.use("/approvals", requireHost(settings.hostToken));
   app.use("/approvals/*", requireHost(settings.hostToken));
   app.route("/", approvalsRoutes(s));
+  app.use("/host/*", requireHost(settings.hostToken));
+  app.route("/", hostRoutes(s));
 
   // Client routes: the bearer token.
   const client = requireClient(settings.token, settings.hostToken);
@@ -51,6 +61,11 @@ export function createApp(s: Services): App {
   app.route("/", workspacesRoutes(s));
   app.route("/", configRoutes(s));
   app.route("/", auditRoutes(s));
+  app.route("/", pluginsRoutes(s));
+  app.route("/", mcpRoutes(s));
+  app.route("/", transferRoutes(s));
+  app.route("/", skillsRoutes(s));
+  app.route("/", commandsRoutes(s));
 
   app.onError(errorHandler(s.logger));
   app.notFound(notFoundHandler);

@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   }
 
   const lines = [`openwork-server ${VERSION} listening on ${server.urls.join(", ")}`];
+  lines.push(`Host page: ${server.urls[0]}/ui`);
   lines.push(`Approval mode: ${settings.approval.mode}${settings.readOnly ? " (read-only)" : ""}`);
   lines.push("Workspaces:");
   for (const w of server.services.registry.list()) {

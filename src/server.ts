@@ -6,6 +6,7 @@ import { createApp } from "./app.js";
 import type { ServerSettings } from "./config.js";
 import type { Logger } from "./logger.js";
 import { type Services, createServices } from "./services/index.js";
+import { sweepWorkspaceTempFiles } from "./workspace/atomic-file.js";
 
 export interface RunningServer {
   services: Services;
@@ -15,6 +16,11 @@ export interface RunningServer {
 }
 
 export async function startServer(settings: ServerSettings, logger: Logger): Promise<RunningServer> {
+  // A previous run killed mid-write may have left temp files; they are never valid data.
+  for (const workspace of settings.workspaces) {
+    const removed = await sweepWorkspaceTempFiles(workspace.path);
+    if (removed.length > 0) logger.warn({ removed }, "removed temp files left by an interrupted write");
+  }
   const services = createServices(settings, logger);
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
@@ -23,10 +29,12 @@ export async function startServer(settings: ServerSettings, logger: Logger): Pro
     server.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  const urls = serverUrls(settings.host, port);
+  services.publicUrls = urls;
   return {
     services,
     port,
-    urls: serverUrls(settings.host, port),
+    urls,
     async close() {
       await services.close();
       await new Promise<void>((resolve) => {

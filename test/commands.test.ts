@@ -452,8 +452,9 @@ describe("module functions used by import/export", () => {
   });
 });
 
-describe("performance", () => {
-  test("lists 250 commands quickly", async () => {
+// Speed is measured by `npm run bench`, never by a timed test; this checks nothing is dropped.
+describe("many items", () => {
+  test("lists all of 250 commands spread over both folders", async () => {
     const t = await withHarness();
     try {
       await Promise.all(
@@ -465,12 +466,9 @@ describe("performance", () => {
         ),
       );
       await t.h.call("GET", t.h.ws("/commands"));
-      const start = performance.now();
       const res = await t.h.call("GET", t.h.ws("/commands"));
-      const ms = performance.now() - start;
       assert.equal(res.status, 200);
       assert.equal((await json(res)).items.length, 250);
-      assert.ok(ms < 1000, `250 commands took ${ms.toFixed(0)} ms`);
     } finally {
       await t.close();
     }

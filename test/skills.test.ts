@@ -222,8 +222,15 @@ describe("global skills", () => {
     assert.equal(off.items.length, 1);
   });
 
+  test("?includeGlobal=true needs the host token: global skills are the host user's own", async () => {
+    const res = await t.h.call("GET", t.h.ws("/skills?includeGlobal=true"));
+    assert.equal(res.status, 401);
+    assert.equal((await json(res)).code, "unauthorized");
+  });
+
   test("listed with scope global with ?includeGlobal=true; a project skill wins over a global one", async () => {
-    const { items } = await json(await t.h.call("GET", t.h.ws("/skills?includeGlobal=true")));
+    const res = await t.h.call("GET", t.h.ws("/skills?includeGlobal=true"), undefined, { "X-OpenWork-Host-Token": HOST_TOKEN });
+    const { items } = await json(res);
     assert.deepEqual(items, [
       { name: "glob-claude", path: join(fakeHome, ".claude/skills/glob-claude/SKILL.md"), description: "Global Claude", scope: "global" },
       {
@@ -559,8 +566,9 @@ describe("auth", () => {
   });
 });
 
-describe("performance", () => {
-  test("lists 500 skills quickly", async () => {
+// Speed is measured by `npm run bench`, never by a timed test; this checks nothing is dropped.
+describe("many items", () => {
+  test("lists all of 500 skills spread over two folders", async () => {
     const t = await withHarness();
     try {
       const folders = [".opencode/skills", ".claude/skills"];
@@ -570,12 +578,9 @@ describe("performance", () => {
         ),
       );
       await t.h.call("GET", t.h.ws("/skills")); // warm-up
-      const start = performance.now();
       const res = await t.h.call("GET", t.h.ws("/skills"));
-      const ms = performance.now() - start;
       assert.equal(res.status, 200);
       assert.equal((await json(res)).items.length, 500);
-      assert.ok(ms < 1500, `500 skills took ${ms.toFixed(0)} ms`);
     } finally {
       await t.close();
     }

@@ -3,13 +3,13 @@
 // workspace list.
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, badRequest } from "../errors.js";
+import { badRequest } from "../errors.js";
 import { assertHost } from "../http/auth.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writeCommand } from "../workspace/commands.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { actorOf, cachedListing, workspaceOf } from "./context.js";
 
 // Field types are checked by planCommandUpsert, so an import gets the same answers.
 const upsertSchema = z.object({
@@ -21,10 +21,6 @@ const upsertSchema = z.object({
   subtask: z.unknown().optional(),
 });
 
-/** Read-only answers 403 before any validation, as the write pipeline would (DESIGN step 1). */
-function refuseIfReadOnly(s: Services): void {
-  if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
-}
 
 export function commandsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -38,12 +34,14 @@ export function commandsRoutes(s: Services) {
       throw badRequest("invalid_payload", 'scope must be "workspace" or "global"', { scope });
     }
     if (scope === "global") assertHost(c.get("isHost"));
-    return c.json({ items: await listCommands(workspace.path, scope, { onSkip }) });
+    return cachedListing(c, s, workspace, "commands", scope, async () => ({
+      items: await listCommands(workspace.path, scope, { onSkip }),
+    }));
   });
 
   app.post("/workspace/:id/commands", async (c) => {
     const workspace = workspaceOf(c, s);
-    refuseIfReadOnly(s);
+    s.pipeline.assertWritable();
     const body = await parseBody(c, upsertSchema);
     // The body's `template` is the template; `content` (a whole file) is an import-only form.
     const input = { ...body, template: body.template ?? null };
@@ -61,7 +59,7 @@ export function commandsRoutes(s: Services) {
 
   app.delete("/workspace/:id/commands/:name", async (c) => {
     const workspace = workspaceOf(c, s);
-    refuseIfReadOnly(s);
+    s.pipeline.assertWritable();
     const name = c.req.param("name");
     const plan = await planCommandDelete(workspace.path, name);
     await s.pipeline.run(workspace, actorOf(c), {

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
+import type { ListingKind } from "../services/listing-cache.js";
 import type { Workspace } from "../workspaces.js";
 
 export function workspaceOf(c: Context<AppEnv>, s: Services): Workspace {
@@ -10,4 +11,17 @@ export function workspaceOf(c: Context<AppEnv>, s: Services): Workspace {
 
 export function actorOf(c: Context<AppEnv>) {
   return c.get("actor");
+}
+
+/** Answers a listing from the per-workspace cache (exact bytes), loading it on a miss. */
+export async function cachedListing(
+  c: Context<AppEnv>,
+  s: Services,
+  workspace: Workspace,
+  kind: ListingKind,
+  variant: string,
+  load: () => Promise<unknown>,
+) {
+  const body = await s.listings.get(workspace.id, kind, variant, load);
+  return c.body(body, 200, { "Content-Type": "application/json" });
 }

@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import { assertMcpConfig, listMcp, planMcpAdd, planMcpRemove, validateMcpName } from "../workspace/mcp.js";
 import { readProjectConfig, writeConfigText } from "../workspace/opencode-config.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { actorOf, cachedListing, workspaceOf } from "./context.js";
 
 const addSchema = z.object({ name: z.string(), config: z.record(z.string(), z.unknown()) });
 
@@ -16,7 +16,7 @@ export function mcpRoutes(s: Services) {
 
   app.get("/workspace/:id/mcp", async (c) => {
     const workspace = workspaceOf(c, s);
-    return c.json(await items(workspace.path));
+    return cachedListing(c, s, workspace, "mcp", "", () => items(workspace.path));
   });
 
   app.post("/workspace/:id/mcp", async (c) => {
@@ -40,7 +40,7 @@ export function mcpRoutes(s: Services) {
         await writeConfigText(current, planMcpAdd(current, name, config).text);
       },
     });
-    return c.json(await items(workspace.path));
+    return cachedListing(c, s, workspace, "mcp", "", () => items(workspace.path));
   });
 
   app.delete("/workspace/:id/mcp/:name", async (c) => {
@@ -61,7 +61,7 @@ export function mcpRoutes(s: Services) {
         await writeConfigText(current, planMcpRemove(current, name).text);
       },
     });
-    return c.json(await items(workspace.path));
+    return cachedListing(c, s, workspace, "mcp", "", () => items(workspace.path));
   });
 
   return app;

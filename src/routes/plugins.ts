@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../errors.js";
 import { assertHost } from "../http/auth.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
@@ -14,7 +13,7 @@ import {
   planPluginRemove,
   validatePluginSpec,
 } from "../workspace/plugins.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { actorOf, cachedListing, workspaceOf } from "./context.js";
 
 const addSchema = z.object({ spec: z.string() });
 
@@ -30,7 +29,7 @@ export function pluginsRoutes(s: Services) {
     const workspace = workspaceOf(c, s);
     const includeGlobal = ["true", "1", "yes"].includes((c.req.query("includeGlobal") ?? "").toLowerCase());
     if (includeGlobal) assertHost(c.get("isHost"));
-    return c.json(await listing(workspace.path, includeGlobal));
+    return cachedListing(c, s, workspace, "plugins", String(includeGlobal), () => listing(workspace.path, includeGlobal));
   });
 
   app.post("/workspace/:id/plugins", async (c) => {
@@ -40,7 +39,7 @@ export function pluginsRoutes(s: Services) {
     const before = await readProjectConfig(workspace.path);
     // Validate (and detect a no-op) before anyone is asked: a spec whose name is already present
     // changes nothing, so it needs no approval and leaves no audit entry or reload event.
-    if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
+    s.pipeline.assertWritable();
     if (!planPluginAdd(before, spec).changed) {
       return c.json({ ...(await listing(workspace.path)), changed: false });
     }

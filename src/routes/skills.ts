@@ -2,22 +2,18 @@
 // `.opencode/skills/<name>/SKILL.md`. Writes go through the write pipeline (approval, lock, audit).
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../errors.js";
+import { assertHost } from "../http/auth.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, writeSkill } from "../workspace/skills.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { actorOf, cachedListing, workspaceOf } from "./context.js";
 
 // Types beyond "is it there" are checked by planSkillUpsert, so an import gets the same answers.
 const upsertSchema = z.object({ name: z.unknown().optional(), content: z.unknown().optional(), description: z.unknown().optional() });
 
 const truthy = (value: string | undefined) => value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
 
-/** Read-only answers 403 before any validation, as the write pipeline would (DESIGN step 1). */
-function refuseIfReadOnly(s: Services): void {
-  if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
-}
 
 export function skillsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -25,8 +21,11 @@ export function skillsRoutes(s: Services) {
 
   app.get("/workspace/:id/skills", async (c) => {
     const workspace = workspaceOf(c, s);
-    const items = await listSkills(workspace.path, { includeGlobal: truthy(c.req.query("includeGlobal")), onSkip });
-    return c.json({ items });
+    const includeGlobal = truthy(c.req.query("includeGlobal"));
+    if (includeGlobal) assertHost(c.get("isHost")); // global skills are the host user's own
+    return cachedListing(c, s, workspace, "skills", String(includeGlobal), async () => ({
+      items: await listSkills(workspace.path, { includeGlobal, onSkip }),
+    }));
   });
 
   // One project skill with its text: `{ item, content }` (422 when its SKILL.md does not parse).
@@ -37,7 +36,7 @@ export function skillsRoutes(s: Services) {
 
   app.post("/workspace/:id/skills", async (c) => {
     const workspace = workspaceOf(c, s);
-    refuseIfReadOnly(s);
+    s.pipeline.assertWritable();
     const body = await parseBody(c, upsertSchema);
     const first = await planSkillUpsert(workspace.path, body);
     const { result } = await s.pipeline.run(workspace, actorOf(c), {
@@ -53,7 +52,7 @@ export function skillsRoutes(s: Services) {
 
   app.delete("/workspace/:id/skills/:name", async (c) => {
     const workspace = workspaceOf(c, s);
-    refuseIfReadOnly(s);
+    s.pipeline.assertWritable();
     const name = c.req.param("name");
     const plan = await planSkillDelete(workspace.path, name);
     await s.pipeline.run(workspace, actorOf(c), {

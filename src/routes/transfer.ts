@@ -2,7 +2,6 @@
 // An import is validated whole before approval is asked; a preview answers what would change.
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../errors.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
@@ -47,7 +46,7 @@ export function transferRoutes(s: Services) {
 
   app.post("/workspace/:id/import", async (c) => {
     const workspace = workspaceOf(c, s);
-    if (s.settings.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
+    s.pipeline.assertWritable();
     const input = (await parseBody(c, importSchema)) as ImportInput;
     const plan = await planImport(workspace.path, input);
     // An import that changes nothing is answered at once: no approval, audit entry or event.

@@ -50,7 +50,6 @@ export class ApprovalService {
     const request: ApprovalRequest = { id, ...input, createdAt, expiresAt: createdAt + this.timeoutMs };
     return new Promise<ApprovalOutcome>((resolve) => {
       const timer = setTimeout(() => this.settle(id, { requestId: id, allowed: false, reason: "timeout" }), this.timeoutMs);
-      timer.unref?.();
       this.pending.set(id, { request, settle: resolve, timer });
       this.emit({ type: "requested", request });
     });
@@ -70,6 +69,11 @@ export class ApprovalService {
   subscribe(listener: (event: ApprovalEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** How many subscribers (open approval streams) are listening. */
+  get listenerCount(): number {
+    return this.listeners.size;
   }
 
   /** Denies everything still waiting (server shutdown), so no client hangs. */

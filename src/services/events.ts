@@ -28,7 +28,14 @@ export class ReloadEventLog {
   private readonly items: ReloadEvent[] = [];
   private readonly listeners = new Map<string, Set<Listener>>();
 
-  constructor(private readonly capacity = 1000) {}
+  /**
+   * @param onRecord runs first for every event of every workspace (cache invalidation); it is not
+   *   a subscriber, so it never shows in `listenerCount`.
+   */
+  constructor(
+    private readonly capacity = 1000,
+    private readonly onRecord?: (event: ReloadEvent) => void,
+  ) {}
 
   record(workspaceId: string, reason: ReloadReason, trigger?: ReloadTrigger): ReloadEvent {
     const event: ReloadEvent = {
@@ -41,6 +48,7 @@ export class ReloadEventLog {
     };
     this.items.push(event);
     if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+    this.onRecord?.(event);
     for (const listener of this.listeners.get(workspaceId) ?? []) {
       try {
         listener(event);

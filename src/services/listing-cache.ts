@@ -5,7 +5,7 @@
 export type ListingKind = "skills" | "commands" | "plugins" | "mcp";
 
 interface Entry {
-  body: string;
+  body: Promise<string>;
   expires: number;
   generation: number;
 }
@@ -25,17 +25,22 @@ export class ListingCache {
     return this.generations.get(`${workspaceId}\0${kind}`) ?? 0;
   }
 
-  /** The cached body, or the result of `load` serialised (and cached unless invalidated meanwhile). */
-  async get(workspaceId: string, kind: ListingKind, variant: string, load: () => Promise<unknown>): Promise<string> {
+  /**
+   * The cached body, or the result of `load` serialised. Concurrent misses share one load, and a
+   * load that an invalidation overtook is not kept.
+   */
+  get(workspaceId: string, kind: ListingKind, variant: string, load: () => Promise<unknown>): Promise<string> {
     const key = this.key(workspaceId, kind, variant);
     const now = Date.now();
-    const hit = this.entries.get(key);
     const generation = this.generation(workspaceId, kind);
+    const hit = this.entries.get(key);
     if (hit && hit.expires > now && hit.generation === generation) return hit.body;
-    const body = JSON.stringify(await load());
-    if (this.generation(workspaceId, kind) === generation) {
-      this.entries.set(key, { body, expires: now + this.ttlMs, generation });
-    }
+    const body = load().then((value) => JSON.stringify(value));
+    const entry: Entry = { body, expires: now + this.ttlMs, generation };
+    this.entries.set(key, entry);
+    body.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key); // errors are not cached
+    });
     return body;
   }
 

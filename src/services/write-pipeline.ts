@@ -71,10 +71,13 @@ export class WritePipeline {
     return this.locks.run(workspace.id, task);
   }
 
+  /** Step 1, callable early so a read-only server answers 403 before validating anything. */
+  assertWritable(): void {
+    if (this.deps.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
+  }
+
   async run<T>(workspace: Workspace, actor: Actor, op: WriteOperation<T>): Promise<{ result: T; audit: AuditEntry }> {
-    if (this.deps.readOnly && !op.allowWhenReadOnly) {
-      throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
-    }
+    if (!op.allowWhenReadOnly) this.assertWritable();
     await op.precheck?.();
     const outcome = await this.deps.approvals.request({
       workspaceId: workspace.id,

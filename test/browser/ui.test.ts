@@ -1,0 +1,218 @@
+// The host page in a real browser (Debian's chromium through playwright-core) against a real
+// server on a loopback port in manual mode: sign in, watch a client's write appear, allow it,
+// deny the next one. Screenshots of a pending approval (desktop and phone width) are saved to
+// test/artifacts/ (git-ignored) for a human look.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import type { ServerSettings } from "../../src/config.js";
+import { silentLogger } from "../../src/logger.js";
+import { type RunningServer, startServer } from "../../src/server.js";
+import { workspaceId } from "../../src/workspaces.js";
+import { snapshot, tempDir, waitFor } from "../helpers/harness.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
+const TOKEN = "browser-client-token";
+const HOST_TOKEN = "browser-host-token";
+
+if (!existsSync(CHROMIUM)) {
+  throw new Error(
+    `${CHROMIUM} is missing: the host page test needs Debian's chromium. ` +
+      "Install it with 'apt-get update && apt-get install -y chromium' (.ci/run does this in CI).",
+  );
+}
+
+describe("host page in chromium", { timeout: 120_000 }, () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let root: string;
+  let engineRoot: string;
+  let base: string;
+  const problems: string[] = [];
+
+  before(async () => {
+    root = await tempDir("ows-ui-");
+    engineRoot = await tempDir("ows-ui-engine-");
+    await writeFile(join(root, "opencode.json"), '{\n  "theme": "dark"\n}\n');
+    const settings: ServerSettings = {
+      host: "127.0.0.1",
+      port: 0,
+      token: TOKEN,
+      hostToken: HOST_TOKEN,
+      generated: { token: false, hostToken: false },
+      approval: { mode: "manual", timeoutMs: 60_000 },
+      workspaces: [
+        { path: root, name: "demo-project", workspaceType: "local" },
+        // An engine nobody listens on: the page still offers the reload and shows its error.
+        { path: engineRoot, name: "with-engine", workspaceType: "local", baseUrl: "http://127.0.0.1:9" },
+      ],
+      corsOrigins: "*",
+      authorizedRoots: [root, engineRoot],
+      readOnly: false,
+      bodyLimitBytes: 1024 * 1024,
+      configFile: null,
+    };
+    server = await startServer(settings, silentLogger);
+    base = `http://127.0.0.1:${server.port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(10_000);
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      // HTTP errors the page handles (a refused token, a missing engine) are logged by chromium
+      // as "Failed to load resource"; any other error (script, CSP violation) is a problem.
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(`console: ${message.text()}`);
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await rm(root, { recursive: true, force: true });
+    await rm(engineRoot, { recursive: true, force: true });
+  });
+
+  const patchConfig = (theme: string) =>
+    fetch(`${base}/workspace/${workspaceId(root)}/config`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json", "X-OpenWork-Client-Id": "laptop" },
+      body: JSON.stringify({ opencode: { theme } }),
+    });
+
+  test("asks for the host token and refuses a wrong one", async () => {
+    await page.goto(`${base}/ui`);
+    assert.equal(await page.title(), "OpenWork host");
+    const input = page.getByLabel("Host token", { exact: true });
+    await input.fill("not-the-host-token");
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByRole("alert").filter({ hasText: "not accepted" }).waitFor();
+    assert.equal(await page.locator("#dashboard").isHidden(), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("openwork.hostToken")), null);
+
+    await input.fill(HOST_TOKEN);
+    await input.press("Enter");
+    await page.locator("#connection[data-state=live]").waitFor();
+    assert.equal(await page.locator("#login").isHidden(), true);
+    assert.equal(page.url(), `${base}/ui`, "the token never goes into the URL");
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("openwork.hostToken")), HOST_TOKEN);
+  });
+
+  test("shows pairing details with the client token masked until revealed", async () => {
+    await page.locator("#urls li code", { hasText: base }).waitFor();
+    const secret = page.locator("#client-token");
+    assert.equal((await secret.textContent())?.includes(TOKEN), false);
+    const reveal = page.getByRole("button", { name: "Reveal" });
+    await reveal.click();
+    assert.equal(await secret.textContent(), TOKEN);
+    assert.equal(await page.locator("#reveal-token").getAttribute("aria-pressed"), "true");
+    await page.getByRole("button", { name: "Hide" }).click();
+    assert.equal((await secret.textContent())?.includes(TOKEN), false);
+    assert.match((await page.locator("#server-facts").textContent()) ?? "", /manual/);
+    await page.getByRole("heading", { name: "demo-project" }).waitFor();
+    await page.getByRole("heading", { name: "with-engine" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Reload engine for with-engine" }).count(), 1);
+    assert.equal(await page.getByRole("button", { name: /Reload engine for demo-project/ }).count(), 0);
+  });
+
+  test("a client's write appears live; Allow lets it through and the file is written", async () => {
+    const write = patchConfig("light");
+    const card = page.locator("#approvals li").filter({ hasText: "config.patch" });
+    await card.waitFor();
+    const text = (await card.textContent()) ?? "";
+    assert.match(text, /demo-project/);
+    assert.match(text, /theme/);
+    assert.match(text, /opencode\.json/);
+    assert.match(text, /laptop/);
+    assert.match(text, /Denied automatically in (\d+ s|1 min( \d+ s)?)/);
+    assert.equal(await page.locator("#pending-count").textContent(), "1");
+    await page.waitForFunction(() => document.getElementById("announcer")?.textContent?.includes("New approval request"));
+    assert.equal(await page.locator("#announcer").getAttribute("aria-live"), "assertive");
+
+    await page.screenshot({ path: join(ARTIFACTS, "ui-pending-desktop.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(ARTIFACTS, "ui-pending-phone.png"), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    await card.getByRole("button", { name: /^Allow/ }).click();
+    const res = await write;
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(await readFile(join(root, "opencode.json"), "utf8")).theme, "light");
+    await card.waitFor({ state: "detached" });
+    await page.locator("#decisions li", { hasText: "Allowed" }).waitFor();
+    assert.equal(await page.locator("#pending-count").textContent(), "0");
+    // The audit list of the workspace updates by itself.
+    await page.locator("article", { hasText: "demo-project" }).locator("li", { hasText: "config.patch" }).first().waitFor();
+  });
+
+  test("Deny (from the keyboard) refuses the write: 403 write_denied, file unchanged", async () => {
+    const before = await snapshot(root);
+    const write = patchConfig("neon");
+    const card = page.locator("#approvals li").filter({ hasText: "config.patch" });
+    await card.waitFor();
+    await card.getByRole("button", { name: /^Deny/ }).focus();
+    await page.keyboard.press("Enter");
+    const res = await write;
+    assert.equal(res.status, 403);
+    const body = (await res.json()) as { code: string; details: { reason: string } };
+    assert.equal(body.code, "write_denied");
+    assert.equal(body.details.reason, "denied");
+    await card.waitFor({ state: "detached" });
+    await page.locator("#decisions li", { hasText: "Denied" }).waitFor();
+    const after = await snapshot(root);
+    assert.deepEqual(after, before);
+    // Focus went somewhere sensible, not lost on <body>.
+    assert.notEqual(await page.evaluate(() => document.activeElement?.tagName), "BODY");
+  });
+
+  test("Reload engine calls the server and shows what happened", async () => {
+    await page.getByRole("button", { name: "Reload engine for with-engine" }).click();
+    const status = page.locator("article", { hasText: "with-engine" }).getByRole("status");
+    // In manual mode the reload itself waits for approval (when the route exists).
+    const approval = page.locator("#approvals li").filter({ hasText: "engine.reload" });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("#approvals li")].some((li) => li.textContent?.includes("engine.reload")) ||
+        /Reload failed|Engine reloaded/.test(document.querySelector("#workspaces article:nth-child(2) [role=status]")?.textContent ?? ""),
+    );
+    if ((await approval.count()) > 0) await approval.getByRole("button", { name: /^Allow/ }).click();
+    await page.waitForFunction(() =>
+      /Reload failed|Engine reloaded/.test(document.querySelector("#workspaces article:nth-child(2) [role=status]")?.textContent ?? ""),
+    );
+    assert.match((await status.textContent()) ?? "", /Reload failed: .+ \(\w+\)\.|Engine reloaded/);
+  });
+
+  test("forgetting the token returns to the sign-in form; a reload keeps the tab signed in", async () => {
+    await page.reload();
+    await page.locator("#connection[data-state=live]").waitFor();
+    assert.equal(await page.locator("#login").isHidden(), true);
+    // The old page's approval stream went away with it: one subscriber, not two.
+    await waitFor(() => server.services.approvals.listenerCount === 1, 5000);
+    await page.getByRole("button", { name: "Forget host token" }).click();
+    await page.getByLabel("Host token", { exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("openwork.hostToken")), null);
+    assert.equal(await page.locator("#dashboard").isHidden(), true);
+    await waitFor(() => server.services.approvals.listenerCount === 0, 5000);
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+  });
+});
