@@ -2,8 +2,8 @@
 // Runs every test/**/*.test.ts with node:test through tsx.
 // Node 20's --test does not expand globs or pick up .ts files itself, so we list them here.
 // Usage: node scripts/run-tests.mjs [filter...]   (filters match against the file path)
-import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -27,6 +27,20 @@ if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
+// The browser tests drive Debian's chromium. Install it when missing and we may (root with apt),
+// so `npm test` works on a fresh machine; otherwise the browser test explains what to install.
+const CHROMIUM = "/usr/bin/chromium";
+if (files.some((f) => f.includes("browser")) && !existsSync(CHROMIUM)) {
+  if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+    console.log("Installing Debian's chromium for the browser tests...");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    spawnSync("apt-get", ["update"], { stdio: "inherit", env });
+    spawnSync("apt-get", ["install", "-y", "chromium"], { stdio: "inherit", env });
+  } else {
+    console.warn(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests.`);
+  }
+}
+
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
   cwd: root,
   stdio: "inherit",
