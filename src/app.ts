@@ -11,6 +11,8 @@ import { approvalsRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { commandsRoutes } from "./routes/commands.js";
 import { configRoutes } from "./routes/config.js";
+import { engineRoutes } from "./routes/engine.js";
+import { eventsRoutes } from "./routes/events.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { pluginsRoutes } from "./routes/plugins.js";
 import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
@@ -66,6 +68,8 @@ export function createApp(s: Services): App {
   app.route("/", transferRoutes(s));
   app.route("/", skillsRoutes(s));
   app.route("/", commandsRoutes(s));
+  app.route("/", eventsRoutes(s));
+  app.route("/", engineRoutes(s));
 
   app.onError(errorHandler(s.logger));
   app.notFound(notFoundHandler);

@@ -5,7 +5,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { ServerSettings } from "./config.js";
 import type { Logger } from "./logger.js";
-import { type Services, createServices } from "./services/index.js";
+import { type Services, type ServicesOptions, createServices } from "./services/index.js";
 import { sweepWorkspaceTempFiles } from "./workspace/atomic-file.js";
 
 export interface RunningServer {
@@ -15,19 +15,31 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(settings: ServerSettings, logger: Logger): Promise<RunningServer> {
+/** `options.watch` defaults to true here: a running server reports changes made by others. */
+export async function startServer(settings: ServerSettings, logger: Logger, options: ServicesOptions = {}): Promise<RunningServer> {
   // A previous run killed mid-write may have left temp files; they are never valid data.
   for (const workspace of settings.workspaces) {
     const removed = await sweepWorkspaceTempFiles(workspace.path);
     if (removed.length > 0) logger.warn({ removed }, "removed temp files left by an interrupted write");
   }
-  const services = createServices(settings, logger);
+  const services = createServices(settings, logger, { watch: true, ...options });
+  // Changes from here on are reported; a slow initial scan must not hold up startup for long.
+  if (services.watcher) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([services.watcher.ready, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
+  }
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+  } catch (error) {
+    await services.close(); // the watcher would keep the process alive
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const urls = serverUrls(settings.host, port);
   services.publicUrls = urls;

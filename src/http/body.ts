@@ -50,6 +50,21 @@ function isJsonType(contentType: string | undefined): boolean {
   return type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
 }
 
+/** Deepest nesting a body may have: far beyond any real config, far below any stack limit. */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when arrays/objects in `value` nest deeper than `max` (iterative: no stack to blow). */
+function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const limit = c.get("bodyLimit") ?? 1024 * 1024;
@@ -70,6 +85,9 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
     value = JSON.parse(text);
   } catch (error) {
     throw badRequest("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (nestingExceeds(value, MAX_JSON_DEPTH)) {
+    throw badRequest("invalid_payload", `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
   }
   const forbidden = findForbiddenKey(value);
   if (forbidden) {

@@ -3,9 +3,10 @@
 // so a long history costs only what is asked for, and a torn last line is skipped.
 import { randomUUID } from "node:crypto";
 import { mkdir, open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
+import { resolveInside } from "../workspace/paths.js";
 
 export type ActorType = "remote" | "host";
 
@@ -30,9 +31,14 @@ export type NewAuditEntry = Omit<AuditEntry, "id" | "timestamp">;
 const CHUNK = 64 * 1024;
 
 export class AuditLog {
+  /** The log file of a workspace; 400 path_escape when it resolves outside it (a symlink). */
+  file(root: string): string {
+    return resolveInside(root, AUDIT_LOG);
+  }
+
   async append(root: string, entry: NewAuditEntry): Promise<AuditEntry> {
     const full: AuditEntry = { id: `audit_${randomUUID()}`, ...entry, timestamp: Date.now() };
-    const file = join(root, AUDIT_LOG);
+    const file = this.file(root);
     await mkdir(dirname(file), { recursive: true });
     const handle = await open(file, "a", 0o600);
     try {
@@ -49,7 +55,7 @@ export class AuditLog {
   async tail(root: string, limit: number): Promise<AuditEntry[]> {
     let handle: import("node:fs/promises").FileHandle;
     try {
-      handle = await open(join(root, AUDIT_LOG), "r");
+      handle = await open(this.file(root), "r");
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;

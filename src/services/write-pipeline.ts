@@ -78,6 +78,8 @@ export class WritePipeline {
 
   async run<T>(workspace: Workspace, actor: Actor, op: WriteOperation<T>): Promise<{ result: T; audit: AuditEntry }> {
     if (!op.allowWhenReadOnly) this.assertWritable();
+    // The audit entry is written after the change: refuse now if it could not be (path_escape).
+    this.deps.audit.file(workspace.path);
     await op.precheck?.();
     const outcome = await this.deps.approvals.request({
       workspaceId: workspace.id,

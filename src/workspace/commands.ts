@@ -187,6 +187,7 @@ export async function listCommands(root: string, scope: CommandScope, options: L
 function optionalText(value: unknown, field: string): string | null | undefined {
   if (value === undefined || value === null) return value as undefined | null;
   if (typeof value !== "string") throw badRequest("invalid_payload", `${field} must be a string`, { field });
+  if (value.includes("\0")) throw badRequest("invalid_payload", `${field} must not contain NUL bytes`, { field });
   return value;
 }
 
@@ -209,6 +210,7 @@ export function planCommandUpsert(root: string, input: CommandUpsertInput): Comm
   let template = optionalText(input.template, "template");
   if ((template === undefined || template === null) && input.content !== undefined && input.content !== null) {
     if (typeof input.content !== "string") throw badRequest("invalid_payload", "content must be a string", { field: "content" });
+    if (input.content.includes("\0")) throw badRequest("invalid_payload", "content must not contain NUL bytes", { field: "content" });
     const parsed = parseFrontmatter(input.content, { file: "content", source: "request" });
     fromContent = parsed.data;
     template = parsed.body;

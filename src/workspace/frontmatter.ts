@@ -1,9 +1,11 @@
 // Markdown with YAML frontmatter (skills and commands). YAML only: a `---js` / `---json` / `---toml`
 // opening is refused, never evaluated. Aliases are capped so an alias bomb is an error, not a hang.
+// Keys that reach a prototype (`__proto__`, `constructor`, `prototype`) are refused like in JSON files.
 // A file on disk that does not parse is a 422 `invalid_file` (line/column in details); text that
 // came in a request is a 400 `invalid_payload`.
 import { type Document, parseDocument, stringify } from "yaml";
 import { ApiError } from "../errors.js";
+import { findForbiddenKey } from "./jsonc.js";
 
 /** Alias expansions allowed when turning YAML into values (the yaml default is 100). */
 export const MAX_ALIAS_COUNT = 50;
@@ -104,6 +106,13 @@ function parseYamlMapping(yaml: string, firstLine: number, options: ParseOptions
   if (typeof value !== "object" || Array.isArray(value)) {
     throw problem(options, "frontmatter must be a YAML mapping (key: value lines)", { line: firstLine, column: 1 });
   }
+  let forbidden: string[] | null;
+  try {
+    forbidden = findForbiddenKey(value);
+  } catch {
+    throw problem(options, "frontmatter is nested too deeply");
+  }
+  if (forbidden) throw problem(options, `forbidden key "${forbidden.at(-1)}" in frontmatter`, { key: forbidden.join(".") });
   return { doc, data: value as FrontmatterData };
 }
 

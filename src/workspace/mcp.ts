@@ -55,6 +55,9 @@ export function mcpConfigProblems(name: string, config: unknown): string[] {
     problems.push("config.timeout must be a positive integer (milliseconds)");
   }
   if (config.type === "local") {
+    if (Array.isArray(config.command) && config.command.some((c) => typeof c === "string" && c.includes("\0"))) {
+      problems.push("config.command must not contain NUL bytes");
+    }
     if ("environment" in config && !isStringRecord(config.environment)) {
       problems.push("config.environment must map names to strings");
     }

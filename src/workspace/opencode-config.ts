@@ -1,11 +1,11 @@
 // The project's OpenCode config (`opencode.jsonc`, else `opencode.json`) and OpenWork's own
 // `.opencode/openwork.json`. Reads parse JSONC; writes are top-level key edits that keep comments.
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { badRequest } from "../errors.js";
 import { readTextIfExists, writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
+import { resolveInside } from "./paths.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -18,19 +18,23 @@ export interface ConfigFile {
   value: JsonObject;
 }
 
-/** `opencode.jsonc` when it exists, else `opencode.json` (which new writes create). */
+/**
+ * `opencode.jsonc` when it exists, else `opencode.json` (which new writes create). A config file
+ * that resolves outside the workspace (a symlink) is refused with 400 path_escape: it is neither
+ * read (it would hand out a file from elsewhere) nor written through.
+ */
 export async function readProjectConfig(root: string): Promise<ConfigFile> {
   for (const file of PROJECT_CONFIG_FILES) {
-    const absolute = join(root, file);
+    const absolute = resolveInside(root, file);
     const text = await readTextIfExists(absolute);
     if (text !== null) return { file, absolute, text, value: parseJsoncObject(text, file) };
   }
   const file = "opencode.json";
-  return { file, absolute: join(root, file), text: null, value: {} };
+  return { file, absolute: resolveInside(root, file), text: null, value: {} };
 }
 
 export async function readOpenworkConfig(root: string): Promise<ConfigFile> {
-  const absolute = join(root, OPENWORK_CONFIG);
+  const absolute = resolveInside(root, OPENWORK_CONFIG);
   const text = await readTextIfExists(absolute);
   return { file: OPENWORK_CONFIG, absolute, text, value: text === null ? {} : parseJsoncObject(text, OPENWORK_CONFIG) };
 }

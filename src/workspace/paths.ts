@@ -1,6 +1,6 @@
 // Path containment: every path we build from a request must stay inside its workspace,
 // both lexically (no `..`, no absolute segments) and after symlinks are resolved.
-import { realpathSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { badRequest } from "../errors.js";
 
@@ -10,19 +10,34 @@ export function isInside(root: string, child: string): boolean {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 }
 
-/** The real path of `p`, or of its deepest existing ancestor joined with the rest. */
-export function realpathLoose(p: string): string {
+/**
+ * The real path of `p`, or of its deepest existing ancestor joined with the rest. A dangling
+ * symlink on the way counts as where it points (a write through it would create its target).
+ */
+export function realpathLoose(p: string, hops = 0): string {
   let current = resolve(p);
   const rest: string[] = [];
   for (;;) {
     try {
       return join(realpathSync(current), ...rest.reverse());
     } catch {
+      const link = danglingLinkTarget(current);
+      if (link !== null && hops < 40) return realpathLoose(join(link, ...rest.reverse()), hops + 1);
       const parent = dirname(current);
       if (parent === current) return resolve(p);
       rest.push(current.slice(parent.length).replace(/^[/\\]+/, ""));
       current = parent;
     }
+  }
+}
+
+/** Where the symlink at `p` points (absolute), or null when `p` is not a symlink. */
+function danglingLinkTarget(p: string): string | null {
+  try {
+    if (!lstatSync(p).isSymbolicLink()) return null;
+    return resolve(dirname(p), readlinkSync(p));
+  } catch {
+    return null;
   }
 }
 

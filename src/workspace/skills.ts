@@ -223,6 +223,7 @@ function optionalString(value: unknown, field: string): string | undefined {
 export async function planSkillUpsert(root: string, input: SkillUpsertInput): Promise<SkillPlan> {
   const name = validateSkillName(input.name);
   if (typeof input.content !== "string") throw badRequest("invalid_payload", "content must be a string", { field: "content" });
+  if (input.content.includes("\0")) throw badRequest("invalid_payload", "content must not contain NUL bytes", { field: "content" });
   const content = input.content;
   const requested = optionalString(input.description, "description");
   const { dir, file, relativePath } = managedPaths(root, name);
@@ -251,6 +252,9 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
         field: "description",
       },
     );
+  }
+  if (description.includes("\0")) {
+    throw badRequest("invalid_payload", "Skill description must not contain NUL bytes", { field: "description" });
   }
   if (description.length > SKILL_DESCRIPTION_MAX) {
     throw badRequest("invalid_payload", `Skill description is longer than ${SKILL_DESCRIPTION_MAX} characters`, {

@@ -3,9 +3,12 @@
 // validated, the resulting config checked loadable) before anything is written, so an invalid
 // item anywhere leaves every file as it was. Skills and commands are read, validated and written
 // by their own modules; this file only combines them. No HTTP here.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError, badRequest } from "../errors.js";
 import {
+  COMMAND_DIRS,
   type CommandItem,
   type CommandPlan,
   deleteCommand,
@@ -103,6 +106,20 @@ async function workspaceSkills(root: string) {
   );
 }
 
+/**
+ * Whether the file a workspace command was listed from (the first of `.opencode/commands/`,
+ * `.opencode/command/` holding it) lies inside the workspace after symlinks: like skills, an
+ * export does not hand out files from elsewhere on the host.
+ */
+function commandInsideWorkspace(root: string, name: string): boolean {
+  const realRoot = realpathLoose(root);
+  for (const dir of COMMAND_DIRS) {
+    const file = join(root, ".opencode", dir, `${name}.md`);
+    if (existsSync(file)) return isInside(root, file) && isInside(realRoot, realpathLoose(file));
+  }
+  return false;
+}
+
 function exportedCommand(item: CommandItem): ExportedCommand {
   return {
     name: item.name,
@@ -134,7 +151,7 @@ export async function exportWorkspace(root: string, workspaceId: string): Promis
     opencode: project.value,
     openwork: openwork.value,
     skills: exportedSkills,
-    commands: commands.filter((c) => importableCommandName(c.name)).map(exportedCommand),
+    commands: commands.filter((c) => importableCommandName(c.name) && commandInsideWorkspace(root, c.name)).map(exportedCommand),
   };
 }
 

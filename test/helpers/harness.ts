@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../../src/app.js";
 import type { ServerSettings } from "../../src/config.js";
-import { type Services, createServices } from "../../src/services/index.js";
+import { type Services, type ServicesOptions, createServices } from "../../src/services/index.js";
 import { workspaceId } from "../../src/workspaces.js";
 
 export const TOKEN = "client-token-for-tests";
@@ -30,7 +30,7 @@ export interface Harness {
 
 export async function createHarness(
   overrides: Partial<ServerSettings> = {},
-  options: { root?: string } = {},
+  options: { root?: string; services?: ServicesOptions } = {},
 ): Promise<Harness> {
   const root = options.root ?? (await tempDir());
   const settings: ServerSettings = {
@@ -48,7 +48,7 @@ export async function createHarness(
     configFile: null,
     ...overrides,
   };
-  const services = createServices(settings);
+  const services = createServices(settings, undefined, options.services);
   const app = createApp(services);
   const send = (auth: Record<string, string>) => (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const init: RequestInit = { method, headers: { ...auth, ...headers } };

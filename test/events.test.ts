@@ -1,0 +1,285 @@
+// Reload events (SPEC section 6): `GET /workspace/:id/events?since=N` as JSON, and the same events
+// as a live SSE stream (`id:` = seq, `Last-Event-ID` resumes, heartbeats, no listener leak).
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { describe, test } from "node:test";
+import type { ServerSettings } from "../src/config.js";
+import { silentLogger } from "../src/logger.js";
+import { startServer } from "../src/server.js";
+import type { ReloadEvent } from "../src/services/events.js";
+import { createHarness, type Harness, json, TOKEN, tempDir, waitFor } from "./helpers/harness.js";
+
+interface SseMessage {
+  id?: string;
+  event?: string;
+  data?: string;
+  comment?: string;
+}
+
+/** Reads SSE messages from a streamed body, one block (ending in a blank line) at a time. */
+class SseReader {
+  private buffer = "";
+  private readonly decoder = new TextDecoder();
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.reader = body.getReader();
+  }
+
+  async next(timeoutMs = 3000): Promise<SseMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.buffer.indexOf("\n\n");
+      if (end >= 0) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        const message: SseMessage = {};
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) message.comment = line.slice(1).trim();
+          else {
+            const at = line.indexOf(":");
+            const key = line.slice(0, at);
+            const value = line.slice(at + 1).replace(/^ /, "");
+            if (key === "id" || key === "event") message[key] = value;
+            else if (key === "data") message.data = message.data === undefined ? value : `${message.data}\n${value}`;
+          }
+        }
+        return message;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no SSE message within ${timeoutMs} ms (buffer: ${JSON.stringify(this.buffer)})`);
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([
+        this.reader.read(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no SSE data within ${timeoutMs} ms`)), left))),
+      ]).finally(() => clearTimeout(timer));
+      if (chunk.done) throw new Error("stream ended");
+      this.buffer += this.decoder.decode(chunk.value, { stream: true });
+    }
+  }
+
+  /** The next message that is an event (skipping comments). */
+  async nextEvent(timeoutMs = 3000): Promise<{ id: string; event: ReloadEvent }> {
+    for (;;) {
+      const message = await this.next(timeoutMs);
+      if (message.comment !== undefined && message.data === undefined) continue;
+      assert.ok(message.id, `an event has an id: ${JSON.stringify(message)}`);
+      return { id: message.id, event: JSON.parse(message.data ?? "null") as ReloadEvent };
+    }
+  }
+}
+
+const stream = (h: Harness, suffix = "", headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  Promise.resolve(
+    h.app.request(h.ws(`/events${suffix}`), {
+      headers: { Authorization: `Bearer ${TOKEN}`, Accept: "text/event-stream", ...headers },
+      ...(signal ? { signal } : {}),
+    }),
+  );
+
+describe("GET /workspace/:id/events (JSON)", () => {
+  test("items after `since`, oldest first, with the server-wide cursor", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    let res = await h.call("GET", h.ws("/events"));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { items: [], cursor: 0 });
+
+    res = await h.call("PATCH", h.ws("/config"), { opencode: { share: "disabled" } });
+    assert.equal(res.status, 200);
+    res = await h.call("POST", h.ws("/commands"), { name: "hi", template: "Say hi" });
+    assert.equal(res.status, 200);
+    // Another workspace's event moves the server-wide seq but is not listed here.
+    h.services.events.record("ws_other000000", "skills");
+    res = await h.call("POST", h.ws("/skills"), { name: "demo", content: "Demo body\n", description: "Demo" });
+    assert.equal(res.status, 200);
+
+    const all = await json<{ items: ReloadEvent[]; cursor: number }>(await h.call("GET", h.ws("/events")));
+    assert.deepEqual(
+      all.items.map((e) => [e.seq, e.reason, e.trigger?.source, e.trigger?.action]),
+      [
+        [1, "config", "api", "config.patch"],
+        [2, "commands", "api", "commands.upsert"],
+        [4, "skills", "api", "skills.upsert"],
+      ],
+    );
+    assert.equal(all.cursor, 4);
+    for (const e of all.items) {
+      assert.equal(e.workspaceId, h.wsId);
+      assert.match(e.id, /^evt_/);
+      assert.equal(typeof e.timestamp, "number");
+    }
+
+    const later = await json(await h.call("GET", h.ws("/events?since=2")));
+    assert.deepEqual(
+      later.items.map((e: ReloadEvent) => e.seq),
+      [4],
+    );
+    assert.equal(later.cursor, 4);
+    const none = await json(await h.call("GET", h.ws("/events?since=4")));
+    assert.deepEqual(none, { items: [], cursor: 4 });
+  });
+
+  test("a refused write records no event", async (t) => {
+    const h = await createHarness({ readOnly: true });
+    t.after(() => h.close());
+    const res = await h.call("PATCH", h.ws("/config"), { opencode: { share: "disabled" } });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await json(await h.call("GET", h.ws("/events"))), { items: [], cursor: 0 });
+  });
+
+  test("a cursor from before a restart (larger than the current one) replays from the start", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    h.services.events.record(h.wsId, "mcp");
+    const body = await json(await h.call("GET", h.ws("/events?since=9000")));
+    assert.deepEqual(
+      body.items.map((e: ReloadEvent) => e.reason),
+      ["mcp"],
+    );
+    assert.equal(body.cursor, 1);
+  });
+
+  test("bad `since`, unknown workspace, missing token", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    for (const bad of ["-1", "abc", "1.5", "1e3"]) {
+      const res = await h.call("GET", h.ws(`/events?since=${bad}`));
+      assert.equal(res.status, 400, bad);
+      assert.equal((await json(res)).code, "invalid_payload");
+    }
+    let res = await h.call("GET", "/workspace/ws_000000000000/events");
+    assert.equal(res.status, 404);
+    assert.equal((await json(res)).code, "workspace_not_found");
+    res = await h.app.request(h.ws("/events"));
+    assert.equal(res.status, 401);
+    res = await h.app.request(h.ws("/events"), { headers: { Accept: "text/event-stream" } });
+    assert.equal(res.status, 401, "the stream needs the token too");
+  });
+});
+
+describe("GET /workspace/:id/events (SSE)", () => {
+  test("streams new events live with id = seq; the listener goes away when the client cancels", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    h.services.events.record(h.wsId, "config"); // before the stream: not replayed without a cursor
+    const res = await stream(h);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("Content-Type") ?? "", /^text\/event-stream/);
+    assert.equal(res.headers.get("Cache-Control"), "no-cache");
+    const sse = new SseReader(res.body!);
+    assert.equal((await sse.next()).comment, "connected");
+    assert.equal(h.services.events.listenerCount(h.wsId), 1);
+
+    const write = await h.call("POST", h.ws("/commands"), { name: "live", template: "Live" });
+    assert.equal(write.status, 200);
+    const first = await sse.nextEvent();
+    assert.equal(first.id, "2");
+    assert.equal(first.event.seq, 2);
+    assert.equal(first.event.reason, "commands");
+    assert.equal(first.event.workspaceId, h.wsId);
+
+    h.services.events.record("ws_other000000", "skills"); // another workspace: not on this stream
+    h.services.events.record(h.wsId, "plugins");
+    const second = await sse.nextEvent();
+    assert.equal(second.id, "4");
+    assert.equal(second.event.reason, "plugins");
+
+    await sse.reader.cancel();
+    await waitFor(() => h.services.events.listenerCount() === 0, 2000);
+    assert.equal(h.services.events.listenerCount(h.wsId), 0);
+  });
+
+  test("?since= and Last-Event-ID replay what was missed, then continue live", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    for (const reason of ["config", "skills", "mcp", "agents"] as const) h.services.events.record(h.wsId, reason);
+
+    const bySince = new SseReader((await stream(h, "?since=1")).body!);
+    assert.deepEqual([(await bySince.nextEvent()).id, (await bySince.nextEvent()).id, (await bySince.nextEvent()).id], ["2", "3", "4"]);
+    await bySince.reader.cancel();
+
+    // Last-Event-ID (a reconnecting EventSource) wins over the query.
+    const resumed = new SseReader((await stream(h, "?since=0", { "Last-Event-ID": "3" })).body!);
+    const next = await resumed.nextEvent();
+    assert.equal(next.id, "4");
+    assert.equal(next.event.reason, "agents");
+    h.services.events.record(h.wsId, "commands");
+    const live = await resumed.nextEvent();
+    assert.equal(live.id, "5");
+    assert.equal(live.event.reason, "commands");
+    await resumed.reader.cancel();
+
+    // An id we did not issue is ignored (falls back to `since`), never a 500.
+    const odd = await stream(h, "?since=4", { "Last-Event-ID": "not-a-number" });
+    assert.equal(odd.status, 200);
+    const oddReader = new SseReader(odd.body!);
+    assert.equal((await oddReader.nextEvent()).id, "5");
+    await oddReader.reader.cancel();
+    await waitFor(() => h.services.events.listenerCount() === 0, 2000);
+  });
+
+  test("an idle stream sends heartbeat comments", async (t) => {
+    const h = await createHarness({}, { services: { eventsHeartbeatMs: 40 } });
+    t.after(() => h.close());
+    const sse = new SseReader((await stream(h)).body!);
+    assert.equal((await sse.next()).comment, "connected");
+    const started = Date.now();
+    assert.deepEqual(await sse.next(1000), { comment: "heartbeat" });
+    assert.deepEqual(await sse.next(1000), { comment: "heartbeat" });
+    assert.ok(Date.now() - started >= 60, "heartbeats are spaced by the interval");
+    await sse.reader.cancel();
+    await waitFor(() => h.services.events.listenerCount() === 0, 2000);
+  });
+
+  test("aborting the request drops the listener at once", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    const controller = new AbortController();
+    const res = await stream(h, "", {}, controller.signal);
+    const sse = new SseReader(res.body!);
+    await sse.next();
+    assert.equal(h.services.events.listenerCount(h.wsId), 1);
+    controller.abort();
+    await waitFor(() => h.services.events.listenerCount() === 0, 2000);
+  });
+
+  test("over a real socket: a client that disconnects is dropped", async (t) => {
+    const root = await tempDir();
+    const settings: ServerSettings = {
+      host: "127.0.0.1",
+      port: 0,
+      token: TOKEN,
+      hostToken: "host-token-for-tests",
+      generated: { token: false, hostToken: false },
+      approval: { mode: "auto", timeoutMs: 30_000 },
+      workspaces: [{ path: root, workspaceType: "local" }],
+      corsOrigins: "*",
+      authorizedRoots: [root],
+      readOnly: false,
+      bodyLimitBytes: 1024 * 1024,
+      configFile: null,
+    };
+    const server = await startServer(settings, silentLogger, { watch: false });
+    t.after(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const wsId = server.services.registry.list()[0]!.id;
+    const url = `${server.urls[0]}/workspace/${wsId}/events`;
+    const headers = { Authorization: `Bearer ${TOKEN}`, Accept: "text/event-stream" };
+    for (let round = 0; round < 3; round++) {
+      const controller = new AbortController();
+      const res = await fetch(url, { headers, signal: controller.signal });
+      assert.equal(res.status, 200);
+      const sse = new SseReader(res.body!);
+      await sse.next();
+      server.services.events.record(wsId, "skills");
+      const got = await sse.nextEvent();
+      assert.equal(got.event.reason, "skills");
+      assert.equal(server.services.events.listenerCount(wsId), 1);
+      controller.abort();
+      await waitFor(() => server.services.events.listenerCount() === 0, 3000);
+    }
+  });
+});

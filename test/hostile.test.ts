@@ -1,0 +1,1717 @@
+// Hostile requests against every route (issue 6). Each table row is one request with the status
+// and error code it must get: never a 500, never a stack trace, nothing changed in the workspace
+// (every row here is a refusal unless it says otherwise) and every file OUTSIDE the workspace
+// byte-identical, including a sibling folder that shares the workspace's name as a prefix.
+// Object.prototype is checked after every row (the `__proto__` / `constructor` cases).
+import assert from "node:assert/strict";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createHarness, type Harness, HOST_TOKEN, json, snapshot, TOKEN, tempDir } from "./helpers/harness.js";
+
+// ---------------------------------------------------------------------------------------------
+// The world: <parent>/ws (the workspace), <parent>/outside, <parent>/ws-evil (sibling prefix),
+// <parent>/secret.txt. Everything but ws/ must never change.
+
+interface World {
+  parent: string;
+  root: string;
+  outside: string;
+  evil: string;
+  h: Harness;
+  close(): Promise<void>;
+}
+
+const SKILL = (name: string, description = "A skill") => `---\nname: ${name}\ndescription: ${description}\n---\nBody of ${name}.\n`;
+
+async function put(file: string, text: string) {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+}
+
+async function makeWorld(): Promise<World> {
+  const parent = await tempDir("ows-hostile-");
+  const root = join(parent, "ws");
+  const outside = join(parent, "outside");
+  const evil = join(parent, "ws-evil");
+  await mkdir(root);
+  await put(join(parent, "secret.txt"), "parent secret\n");
+  await put(join(outside, "secret.txt"), "outside secret\n");
+  await put(join(outside, "opencode.json"), '{ "theme": "outside" }\n');
+  await put(join(outside, "openwork.json"), '{ "outside": true }\n');
+  await put(join(outside, "skills", "outside-skill", "SKILL.md"), SKILL("outside-skill"));
+  await put(join(outside, "skills", "good", "SKILL.md"), SKILL("good", "outside twin"));
+  await put(join(outside, "commands", "outside-cmd.md"), "---\ndescription: outside\n---\nOutside template\n");
+  await put(join(outside, "commands", "good.md"), "Outside good\n");
+  await put(join(outside, "plugins", "evil.js"), "export default {}\n");
+  await put(join(outside, "openwork", "audit.jsonl"), "");
+  await put(join(evil, "skills", "evil-skill", "SKILL.md"), SKILL("evil-skill"));
+  await put(join(evil, "opencode.json"), '{ "theme": "evil" }\n');
+  const h = await createHarness({}, { root });
+  return {
+    parent,
+    root,
+    outside,
+    evil,
+    h,
+    async close() {
+      await h.close();
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every regular file of the parent folder except those in the workspace. */
+async function outsideFiles(w: World): Promise<Record<string, string>> {
+  const all = await snapshot(w.parent);
+  return Object.fromEntries(Object.entries(all).filter(([k]) => k.split(sep)[0] !== "ws"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+type Auth = "client" | "host" | "both" | "none";
+
+interface Row {
+  name: string;
+  method: string;
+  /** Path under the workspace (`/skills`) unless `absolute`. */
+  path: string;
+  absolute?: boolean;
+  /** JSON-encoded unless a string (sent as is). */
+  body?: unknown;
+  /** Sent as is, with no Content-Type added. */
+  raw?: BodyInit;
+  headers?: Record<string, string>;
+  auth?: Auth;
+  status: number;
+  code?: string;
+  /** Rows that are allowed to change the workspace (never the outside). */
+  writes?: boolean;
+  check?: (body: any) => void;
+  /** Upper bound for the answer, for the alias bombs. */
+  maxMs?: number;
+}
+
+const PROTO_KEYS = Object.getOwnPropertyNames(Object.prototype).sort();
+
+function send(w: World, row: Row): Promise<Response> {
+  const auth = row.auth ?? "client";
+  const headers: Record<string, string> = {};
+  if (auth === "client" || auth === "both") headers.Authorization = `Bearer ${TOKEN}`;
+  if (auth === "host" || auth === "both") headers["X-OpenWork-Host-Token"] = HOST_TOKEN;
+  const init: RequestInit & { duplex?: string } = { method: row.method, headers };
+  if (row.raw !== undefined) {
+    init.body = row.raw;
+    if (row.raw instanceof ReadableStream) init.duplex = "half";
+  } else if (row.body !== undefined) {
+    init.body = typeof row.body === "string" ? row.body : JSON.stringify(row.body);
+    headers["Content-Type"] = "application/json";
+  }
+  Object.assign(headers, row.headers ?? {});
+  const path = row.absolute ? row.path : w.h.ws(row.path);
+  return Promise.resolve(w.h.app.request(path, init));
+}
+
+async function runRow(w: World, row: Row) {
+  const outsideBefore = await outsideFiles(w);
+  const wsBefore = await snapshot(w.root);
+  const started = Date.now();
+  const res = await send(w, row);
+  const elapsed = Date.now() - started;
+  const text = await res.text();
+  assert.notEqual(res.status, 500, `500 for ${row.name}: ${text}`);
+  assert.equal(res.status, row.status, `status for ${row.name}: ${text.slice(0, 300)}`);
+  let body: any;
+  if (res.headers.get("content-type")?.includes("application/json")) body = JSON.parse(text);
+  if (row.code !== undefined) {
+    assert.match(res.headers.get("content-type") ?? "", /application\/json/);
+    assert.equal(body?.code, row.code, `code for ${row.name}: ${text.slice(0, 300)}`);
+    assert.equal(typeof body.message, "string");
+  }
+  assert.ok(!/\bat .+:\d+:\d+\)?/.test(text), "no stack trace in the answer");
+  row.check?.(body);
+  if (row.maxMs !== undefined) assert.ok(elapsed < row.maxMs, `${row.name} took ${elapsed} ms`);
+  assert.deepEqual(await outsideFiles(w), outsideBefore, "files outside the workspace are unchanged");
+  if (!row.writes) assert.deepEqual(await snapshot(w.root), wsBefore, "a refused request changes nothing in the workspace");
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype not polluted");
+  assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), PROTO_KEYS);
+}
+
+/** One node:test subtest per row, named by the row. */
+function table(getWorld: () => World, rows: Row[]) {
+  for (const row of rows) {
+    test(`${row.method} ${row.path} — ${row.name} -> ${row.status}${row.code ? ` ${row.code}` : ""}`, () => runRow(getWorld(), row));
+  }
+}
+
+/** A describe block with a fresh world, prepared by `setup`, for its rows. */
+function scenario(title: string, setup: (w: World) => Promise<void>, rows: Row[]) {
+  describe(title, () => {
+    let w: World;
+    before(async () => {
+      w = await makeWorld();
+      await setup(w);
+    });
+    after(() => w.close());
+    table(() => w, rows);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+const BOMB_YAML = [
+  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]",
+  "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]",
+  "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]",
+  "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]",
+  "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]",
+  "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]",
+  "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]",
+  "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]",
+].join("\n");
+const bombSkill = (name: string) => `---\nname: ${name}\ndescription: boom\n${BOMB_YAML}\n---\nBody\n`;
+const BOMB_COMMAND = `---\ndescription: boom\n${BOMB_YAML}\n---\nTemplate\n`;
+
+const TWO_MIB = 2 * 1024 * 1024;
+function chunkedStream(total = TWO_MIB): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode(`{"x":"${"a".repeat(64 * 1024)}`);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= total) return controller.close();
+      sent += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+}
+const DEEP = 100_000;
+const deepJson = (wrap: (inner: string) => string) => wrap(`${"[".repeat(DEEP)}${"]".repeat(DEEP)}`);
+
+const A300 = "a".repeat(300);
+const A5000 = "a".repeat(5000);
+
+// A valid body per write route, so a row changes one thing at a time.
+const VALID: Record<string, unknown> = {
+  "/config": { openwork: { x: 1 } },
+  "/skills": { name: "fresh", content: SKILL("fresh") },
+  "/commands": { name: "fresh", template: "Do it" },
+  "/plugins": { spec: "fresh-plugin" },
+  "/mcp": { name: "fresh", config: { type: "remote", url: "https://example.com/mcp" } },
+  "/import": { openwork: { y: 2 } },
+  "/import/preview": { openwork: { y: 2 } },
+};
+const WRITE_ROUTES: Array<{ method: string; path: string; auth?: Auth; absolute?: boolean }> = [
+  { method: "PATCH", path: "/config" },
+  { method: "POST", path: "/skills" },
+  { method: "POST", path: "/commands" },
+  { method: "POST", path: "/plugins" },
+  { method: "POST", path: "/mcp" },
+  { method: "POST", path: "/import" },
+  { method: "POST", path: "/import/preview" },
+  { method: "POST", path: "/approvals/apr_x", auth: "host", absolute: true },
+];
+
+/** Malformed bodies every write route must refuse the same way. */
+function genericBodyRows(route: { method: string; path: string; auth?: Auth; absolute?: boolean }): Row[] {
+  const base = { method: route.method, path: route.path, auth: route.auth, absolute: route.absolute };
+  const valid = JSON.stringify(VALID[route.path] ?? { reply: "allow" });
+  const bad = (name: string, extra: Partial<Row>, status: number, code: string): Row => ({ ...base, name, status, code, ...extra });
+  return [
+    bad("no body", {}, 400, "invalid_payload"),
+    bad("whitespace body", { body: "   \n" }, 400, "invalid_payload"),
+    bad("top-level []", { body: "[]" }, 400, "invalid_payload"),
+    bad('top-level "str"', { body: '"str"' }, 400, "invalid_payload"),
+    bad("top-level 123", { body: "123" }, 400, "invalid_payload"),
+    bad("top-level null", { body: "null" }, 400, "invalid_payload"),
+    bad("top-level true", { body: "true" }, 400, "invalid_payload"),
+    bad("truncated JSON", { body: valid.slice(0, -1) }, 400, "invalid_json"),
+    bad(
+      "invalid UTF-8",
+      { raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), headers: { "Content-Type": "application/json" } },
+      400,
+      "invalid_json",
+    ),
+    bad("NUL byte in the JSON text", { body: `${valid.slice(0, -1)},\u0000"z":1}` }, 400, "invalid_json"),
+    bad("top-level __proto__ key", { body: `{"__proto__":{"polluted":"yes"},${valid.slice(1)}` }, 400, "invalid_payload"),
+    bad(
+      "nested constructor.prototype",
+      { body: `{"a":{"b":[{"constructor":{"prototype":{"polluted":"yes"}}}]},${valid.slice(1)}` },
+      400,
+      "invalid_payload",
+    ),
+    bad("top-level prototype key", { body: `{"prototype":{"polluted":"yes"},${valid.slice(1)}` }, 400, "invalid_payload"),
+    bad("100k-deep nesting", { body: deepJson((inner) => `{"deep":${inner},${valid.slice(1)}`) }, 400, "invalid_payload"),
+    bad("2 MiB declared", { body: valid, headers: { "Content-Length": String(TWO_MIB) } }, 413, "payload_too_large"),
+    bad(
+      "2 MiB chunked, no Content-Length",
+      {
+        get raw() {
+          return chunkedStream();
+        },
+        headers: { "Content-Type": "application/json" },
+      } as Partial<Row>,
+      413,
+      "payload_too_large",
+    ),
+    bad("text/plain", { body: valid, headers: { "Content-Type": "text/plain" } }, 415, "unsupported_media_type"),
+    bad(
+      "multipart/form-data",
+      {
+        body: `--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n`,
+        headers: { "Content-Type": "multipart/form-data; boundary=x" },
+      },
+      415,
+      "unsupported_media_type",
+    ),
+    bad(
+      "x-www-form-urlencoded",
+      { body: "name=a&content=b", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+      415,
+      "unsupported_media_type",
+    ),
+    bad("no Content-Type", { raw: new TextEncoder().encode(valid) }, 415, "unsupported_media_type"),
+    bad("application/jsonx", { body: valid, headers: { "Content-Type": "application/jsonx" } }, 415, "unsupported_media_type"),
+  ];
+}
+
+const WRONG_TYPES: Array<[string, unknown]> = [
+  ["number", 5],
+  ["array", ["a"]],
+  ["object", { a: 1 }],
+  ["null", null],
+  ["boolean", true],
+];
+const wrongTypeRows = (
+  method: string,
+  path: string,
+  base: Record<string, unknown>,
+  field: string,
+  code: string,
+  skip: string[] = [],
+): Row[] =>
+  WRONG_TYPES.filter(([t]) => !skip.includes(t)).map(([t, value]) => ({
+    name: `${field} is ${t}`,
+    method,
+    path,
+    body: { ...base, [field]: value },
+    status: 400,
+    code,
+  }));
+
+// ---------------------------------------------------------------------------------------------
+// 1. Route parameters: the workspace id and every name.
+
+describe("hostile route parameters", () => {
+  let w: World;
+  before(async () => {
+    w = await makeWorld();
+    // Real items, so a name that sneaks past validation would find something to break.
+    await put(join(w.root, ".opencode", "skills", "good", "SKILL.md"), SKILL("good"));
+    await put(join(w.root, ".opencode", "commands", "good.md"), "Good template\n");
+    await put(
+      join(w.root, "opencode.json"),
+      '{\n  "plugin": ["good-plugin"],\n  "mcp": { "good": { "type": "remote", "url": "https://example.com" } }\n}\n',
+    );
+  });
+  after(() => w.close());
+
+  const ROUTES: Array<[string, string]> = [
+    ["GET", "/config"],
+    ["PATCH", "/config"],
+    ["GET", "/audit"],
+    ["GET", "/skills"],
+    ["POST", "/skills"],
+    ["GET", "/skills/good"],
+    ["DELETE", "/skills/good"],
+    ["GET", "/commands"],
+    ["POST", "/commands"],
+    ["DELETE", "/commands/good"],
+    ["GET", "/plugins"],
+    ["POST", "/plugins"],
+    ["DELETE", "/plugins/good-plugin"],
+    ["GET", "/mcp"],
+    ["POST", "/mcp"],
+    ["DELETE", "/mcp/good"],
+    ["GET", "/export"],
+    ["POST", "/import"],
+    ["POST", "/import/preview"],
+    ["GET", "/events"],
+    ["POST", "/engine/reload"],
+  ];
+  // [label, id as it appears in the URL, status, code]. `..` and its encodings are dot segments:
+  // the URL parser removes them before routing, so the request names no route at all.
+  const EVIL_IDS: Array<[string, string, number, string]> = [
+    ["..", "..", 404, "not_found"],
+    ["%2e%2e", "%2e%2e", 404, "not_found"],
+    [".%2E", ".%2E", 404, "not_found"],
+    ["..%2F..%2Foutside", "..%2F..%2Foutside", 404, "workspace_not_found"],
+    ["a%2Fb", "a%2Fb", 404, "workspace_not_found"],
+    ["a%5Cb", "a%5Cb", 404, "workspace_not_found"],
+    ["%00", "%00", 404, "workspace_not_found"],
+    ["x%00y", "x%00y", 404, "workspace_not_found"],
+    ["300 chars", A300, 404, "workspace_not_found"],
+    ["5000 chars", A5000, 404, "workspace_not_found"],
+    ["%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", 404, "workspace_not_found"],
+    [".hidden", ".hidden", 404, "workspace_not_found"],
+    ["CON", "CON", 404, "workspace_not_found"],
+    ["%252e%252e (double-encoded)", "%252e%252e%252Foutside", 404, "workspace_not_found"],
+    ["__proto__", "__proto__", 404, "workspace_not_found"],
+    ["constructor", "constructor", 404, "workspace_not_found"],
+  ];
+
+  describe("workspace id", () => {
+    // Dynamic ids (built from the real one) are added in the test body.
+    for (const [method, suffix] of ROUTES) {
+      for (const [label, id, status, code] of EVIL_IDS) {
+        test(`${method} /workspace/${label}${suffix} -> ${status} ${code}`, async () => {
+          if (suffix === "/events" || suffix === "/engine/reload") {
+            const b = await (await w.h.call(method, w.h.ws(suffix))).json().catch(() => ({}));
+            if (typeof b.message === "string" && b.message.startsWith("No route")) return; // route not mounted (yet)
+          }
+          const body = method === "GET" || method === "DELETE" ? undefined : (VALID[suffix] ?? {});
+          await runRow(w, { name: label, method, path: `/workspace/${id}${suffix}`, absolute: true, body, status, code });
+        });
+      }
+      test(`${method} /workspace/<lookalikes of the real id>${suffix} -> 404 workspace_not_found`, async () => {
+        const real = w.h.wsId;
+        const body = method === "GET" || method === "DELETE" ? undefined : (VALID[suffix] ?? {});
+        for (const id of [
+          real.toUpperCase(),
+          `${real}%00`,
+          `${real}%20`,
+          `${real}%2F..`,
+          real.replace("ws_", "ws＿"),
+          encodeURIComponent(real.replace("_", "\u2010")),
+        ]) {
+          const res = await w.h.call(method, `/workspace/${id}${suffix}`, body);
+          if (res.status === 404 && suffix.startsWith("/e")) {
+            const b = await res.json();
+            if (b.message.startsWith("No route")) continue;
+            assert.equal(b.code, "workspace_not_found", id);
+            continue;
+          }
+          assert.equal(res.status, 404, id);
+          assert.equal((await res.json()).code, "workspace_not_found", id);
+        }
+      });
+    }
+  });
+
+  // [label, name as in the URL, expected per route: skill (GET and DELETE), command, mcp, plugin, approval]
+  type E = [number, string];
+  const NAME = (s: number, c: string): E => [s, c];
+  const nf = NAME(404, "not_found");
+  const bad = NAME(400, "invalid_name");
+  const EVIL_NAMES: Array<[string, string, { skill: E; command: E; mcp: E; plugin: E; approval: E }]> = [
+    ["..", "..", { skill: nf, command: nf, mcp: nf, plugin: nf, approval: nf }],
+    ["%2e%2e", "%2e%2e", { skill: nf, command: nf, mcp: nf, plugin: nf, approval: nf }],
+    // Plugin names are npm specs, URLs or paths, never used as a path here: an unknown one is 404.
+    ["..%2F..%2Foutside", "..%2F..%2Foutside", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["good%2F..%2F..%2F..%2Foutside", "good%2F..%2F..%2F..%2Foutside", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["a%2Fb", "a%2Fb", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["a%5Cb (backslash)", "a%5Cb", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["..%5C..%5Coutside", "..%5C..%5Coutside", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["%00", "%00", { skill: bad, command: bad, mcp: bad, plugin: bad, approval: nf }],
+    ["x%00y", "x%00y", { skill: bad, command: bad, mcp: bad, plugin: bad, approval: nf }],
+    ["good%00.md", "good%00.md", { skill: bad, command: bad, mcp: bad, plugin: bad, approval: nf }],
+    ["300 chars", A300, { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["5000 chars", A5000, { skill: bad, command: bad, mcp: bad, plugin: bad, approval: nf }],
+    ["%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["C:%5CWindows", "C:%5CWindows", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    [".hidden", ".hidden", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["CON (valid command/mcp name, absent)", "CON", { skill: bad, command: nf, mcp: nf, plugin: nf, approval: nf }],
+    ["fullwidth ｇｏｏｄ", encodeURIComponent("ｇｏｏｄ"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["cyrillic gооd", encodeURIComponent("gооd"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["division slash ..∕outside", encodeURIComponent("..∕outside"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["%252e%252e%252F (double-encoded)", "%252e%252e%252Foutside", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["trailing space", "good%20", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    // A plugin name is trimmed like a spec: "good-plugin\n" names good-plugin... which is absent as "good".
+    ["newline", "good%0A", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["NUL in the middle of a plugin name", "good%00-plugin", { skill: bad, command: bad, mcp: bad, plugin: bad, approval: nf }],
+    ["__proto__", "__proto__", { skill: bad, command: nf, mcp: bad, plugin: nf, approval: nf }],
+    ["constructor", "constructor", { skill: nf, command: nf, mcp: bad, plugin: nf, approval: nf }],
+  ];
+
+  describe("names", () => {
+    const rows: Row[] = [];
+    for (const [label, name, e] of EVIL_NAMES) {
+      rows.push(
+        { name: label, method: "GET", path: `/skills/${name}`, status: e.skill[0], code: e.skill[1] },
+        { name: label, method: "DELETE", path: `/skills/${name}`, status: e.skill[0], code: e.skill[1] },
+        { name: label, method: "DELETE", path: `/commands/${name}`, status: e.command[0], code: e.command[1] },
+        { name: label, method: "DELETE", path: `/mcp/${name}`, status: e.mcp[0], code: e.mcp[1] },
+        { name: label, method: "DELETE", path: `/plugins/${name}`, status: e.plugin[0], code: e.plugin[1] },
+        {
+          name: label,
+          method: "POST",
+          path: `/approvals/${name}`,
+          absolute: true,
+          auth: "host",
+          body: { reply: "allow" },
+          status: e.approval[0],
+          code: e.approval[1],
+        },
+      );
+    }
+    // The plugin route takes a multi-segment name (`@scope/pkg`): raw separators reach it too.
+    rows.push(
+      { name: "raw ../../outside", method: "DELETE", path: "/plugins/a/../../../outside", status: 404, code: "not_found" },
+      { name: "raw a/b/c", method: "DELETE", path: "/plugins/a/b/c", status: 404, code: "not_found" },
+      { name: "%2F..%2F", method: "DELETE", path: "/plugins/%2F..%2F", status: 404, code: "not_found" },
+    );
+    table(() => w, rows);
+  });
+
+  describe("query parameters", () => {
+    table(
+      () => w,
+      [
+        { name: "limit=-1", method: "GET", path: "/audit?limit=-1", status: 400, code: "invalid_payload" },
+        { name: "limit=abc", method: "GET", path: "/audit?limit=abc", status: 400, code: "invalid_payload" },
+        { name: "limit=1e9", method: "GET", path: "/audit?limit=1e9", status: 400, code: "invalid_payload" },
+        { name: "limit=%00", method: "GET", path: "/audit?limit=%00", status: 400, code: "invalid_payload" },
+        { name: "limit=99999999999999999999 (clamped)", method: "GET", path: "/audit?limit=99999999999999999999", status: 200 },
+        { name: "scope=../../etc", method: "GET", path: "/commands?scope=..%2F..%2Fetc", status: 400, code: "invalid_payload" },
+        { name: "scope=global without the host token", method: "GET", path: "/commands?scope=global", status: 401, code: "unauthorized" },
+        {
+          name: "includeGlobal without the host token (skills)",
+          method: "GET",
+          path: "/skills?includeGlobal=true",
+          status: 401,
+          code: "unauthorized",
+        },
+        {
+          name: "includeGlobal without the host token (plugins)",
+          method: "GET",
+          path: "/plugins?includeGlobal=1",
+          status: 401,
+          code: "unauthorized",
+        },
+        { name: "since=-1", method: "GET", path: "/events?since=-1", status: 400, code: "invalid_payload" },
+        { name: "since=abc", method: "GET", path: "/events?since=abc", status: 400, code: "invalid_payload" },
+        { name: "since=1e3", method: "GET", path: "/events?since=1e3", status: 400, code: "invalid_payload" },
+        { name: "since=%00", method: "GET", path: "/events?since=%00", status: 400, code: "invalid_payload" },
+        { name: "since=5000 digits", method: "GET", path: `/events?since=${"9".repeat(5000)}`, status: 400, code: "invalid_payload" },
+        { name: "force=maybe", method: "POST", path: "/engine/reload?force=maybe", status: 400, code: "invalid_payload" },
+        { name: "waitMs=-1", method: "POST", path: "/engine/reload?waitMs=-1", status: 400, code: "invalid_payload" },
+        { name: "waitMs=1e9", method: "POST", path: "/engine/reload?waitMs=999999999999", status: 400, code: "invalid_payload" },
+        // No engine is configured for this workspace; a hostile body is not even read.
+        {
+          name: "no engine, hostile body",
+          method: "POST",
+          path: "/engine/reload?force=true",
+          body: '{"__proto__":{"polluted":1}}',
+          status: 400,
+          code: "opencode_not_configured",
+        },
+      ],
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Bodies
+
+describe("hostile bodies", () => {
+  let w: World;
+  before(async () => {
+    w = await makeWorld();
+    await put(join(w.root, "opencode.json"), '{\n  // keep me\n  "theme": "ws"\n}\n');
+  });
+  after(() => w.close());
+
+  describe("malformed bodies on every write route", () => {
+    for (const route of WRITE_ROUTES) table(() => w, genericBodyRows(route));
+  });
+
+  describe("PATCH /config fields", () => {
+    table(
+      () => w,
+      [
+        ...wrongTypeRows("PATCH", "/config", {}, "opencode", "invalid_payload", ["object"]),
+        ...wrongTypeRows("PATCH", "/config", {}, "openwork", "invalid_payload", ["object"]),
+        ...wrongTypeRows("PATCH", "/config", { opencode: { theme: "x" } }, "openwork", "invalid_payload", ["object"]),
+        ...wrongTypeRows("PATCH", "/config", { openwork: { a: 1 } }, "opencode", "invalid_payload", ["object"]),
+        { name: "string opencode", method: "PATCH", path: "/config", body: { opencode: "dark" }, status: 400, code: "invalid_payload" },
+        { name: "empty object", method: "PATCH", path: "/config", body: {}, status: 400, code: "invalid_payload" },
+        { name: "only unknown keys", method: "PATCH", path: "/config", body: { evil: { x: 1 } }, status: 400, code: "invalid_payload" },
+        { name: "plugin: 5", method: "PATCH", path: "/config", body: { opencode: { plugin: 5 } }, status: 400, code: "invalid_config" },
+        { name: "plugin: [1]", method: "PATCH", path: "/config", body: { opencode: { plugin: [1] } }, status: 400, code: "invalid_config" },
+        { name: 'mcp: "x"', method: "PATCH", path: "/config", body: { opencode: { mcp: "x" } }, status: 400, code: "invalid_config" },
+        {
+          name: "mcp entry without type",
+          method: "PATCH",
+          path: "/config",
+          body: { opencode: { mcp: { a: { command: ["x"] } } } },
+          status: 400,
+          code: "invalid_config",
+        },
+        {
+          name: "command entry without template",
+          method: "PATCH",
+          path: "/config",
+          body: { opencode: { command: { x: {} } } },
+          status: 400,
+          code: "invalid_config",
+        },
+        { name: "tools: 1", method: "PATCH", path: "/config", body: { opencode: { tools: 1 } }, status: 400, code: "invalid_config" },
+        {
+          name: "If-Match garbage",
+          method: "PATCH",
+          path: "/config",
+          body: { openwork: { a: 1 } },
+          headers: { "If-Match": '"nope"' },
+          status: 412,
+          code: "conflict",
+        },
+        {
+          name: "If-Match 10 KB",
+          method: "PATCH",
+          path: "/config",
+          body: { openwork: { a: 1 } },
+          headers: { "If-Match": `"${"x".repeat(10_000)}"` },
+          status: 412,
+          code: "conflict",
+        },
+        {
+          name: "openwork __proto__ (raw)",
+          method: "PATCH",
+          path: "/config",
+          body: '{"openwork":{"__proto__":{"polluted":1}}}',
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "opencode constructor (raw)",
+          method: "PATCH",
+          path: "/config",
+          body: '{"opencode":{"constructor":{"prototype":{"polluted":1}}}}',
+          status: 400,
+          code: "invalid_payload",
+        },
+      ],
+    );
+  });
+
+  describe("POST /skills fields", () => {
+    const ok = { name: "fresh", content: SKILL("fresh") };
+    table(
+      () => w,
+      [
+        ...wrongTypeRows("POST", "/skills", ok, "name", "invalid_name"),
+        ...wrongTypeRows("POST", "/skills", ok, "content", "invalid_payload"),
+        ...wrongTypeRows("POST", "/skills", { name: "fresh", content: "Body only" }, "description", "invalid_payload", ["null"]),
+        { name: "missing name", method: "POST", path: "/skills", body: { content: ok.content }, status: 400, code: "invalid_name" },
+        { name: "missing content", method: "POST", path: "/skills", body: { name: "fresh" }, status: 400, code: "invalid_payload" },
+        ...["", "Fresh", "a--b", "-a", "a-", "a".repeat(65), "a\u0000b", "../x", "a/b", "a\\b", ".x", "ｆｒｅｓｈ", "__proto__"].map(
+          (name): Row => ({
+            name: `name ${JSON.stringify(name).slice(0, 40)}`,
+            method: "POST",
+            path: "/skills",
+            body: { name, content: "Body" },
+            status: 400,
+            code: "invalid_name",
+          }),
+        ),
+        {
+          name: "---js frontmatter",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---js\nmodule.exports = { name: 'fresh' }\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "---json frontmatter",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: '---json\n{"name":"fresh"}\n---\nx' },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter that is not YAML",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\nname: fresh\n: : [unclosed\n\t- {\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter not closed",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\nname: fresh\ndescription: d\n" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter is a list",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\n- a\n- b\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter nested 20000 deep",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: `---\nname: fresh\ndescription: d\na: ${"[".repeat(20_000)}\n---\nx` },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 5000,
+        },
+        {
+          name: "frontmatter alias bomb",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: bombSkill("fresh") },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+        },
+        {
+          name: "frontmatter __proto__ key",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\nname: fresh\ndescription: d\n__proto__:\n  polluted: yes\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter constructor key",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\nname: fresh\ndescription: d\nmeta:\n  constructor: x\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter name differs",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: SKILL("other") },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter name ../x",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: SKILL("../x") },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "frontmatter description is a number",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "---\nname: fresh\ndescription: 5\n---\nx" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in content",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "Body with a \u0000 byte" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in frontmatter",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: '---\nname: fresh\ndescription: "a\\0b"\n---\nx' },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in description",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "Body", description: "a\u0000b" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "description 2000 chars",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "Body", description: "d".repeat(2000) },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "no description anywhere",
+          method: "POST",
+          path: "/skills",
+          body: { name: "fresh", content: "# Only a heading\n" },
+          status: 422,
+          code: "unprocessable",
+        },
+      ],
+    );
+  });
+
+  describe("POST /commands fields", () => {
+    const ok = { name: "fresh", template: "Do it" };
+    table(
+      () => w,
+      [
+        ...wrongTypeRows("POST", "/commands", ok, "name", "invalid_name"),
+        ...wrongTypeRows("POST", "/commands", ok, "template", "invalid_payload"),
+        ...wrongTypeRows("POST", "/commands", ok, "description", "invalid_payload", ["null"]),
+        ...wrongTypeRows("POST", "/commands", ok, "agent", "invalid_payload", ["null"]),
+        ...wrongTypeRows("POST", "/commands", ok, "model", "invalid_payload", ["null"]),
+        ...wrongTypeRows("POST", "/commands", ok, "subtask", "invalid_payload", ["boolean", "null"]),
+        {
+          name: 'subtask is "yes"',
+          method: "POST",
+          path: "/commands",
+          body: { ...ok, subtask: "yes" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        { name: "missing template", method: "POST", path: "/commands", body: { name: "fresh" }, status: 400, code: "invalid_payload" },
+        {
+          name: "blank template",
+          method: "POST",
+          path: "/commands",
+          body: { name: "fresh", template: " \n\t" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "content instead of template (import-only form)",
+          method: "POST",
+          path: "/commands",
+          body: { name: "fresh", content: BOMB_COMMAND },
+          status: 400,
+          code: "invalid_payload",
+        },
+        ...["", "/", "//", "a b", "a/b", "../x", "a\\b", "a.md", "a\u0000b", "a".repeat(129), "ｆｒｅｓｈ"].map(
+          (name): Row => ({
+            name: `name ${JSON.stringify(name).slice(0, 40)}`,
+            method: "POST",
+            path: "/commands",
+            body: { name, template: "x" },
+            status: 400,
+            code: "invalid_name",
+          }),
+        ),
+        {
+          name: "NUL in template",
+          method: "POST",
+          path: "/commands",
+          body: { name: "fresh", template: "a\u0000b" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in description",
+          method: "POST",
+          path: "/commands",
+          body: { ...ok, description: "a\u0000b" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in agent",
+          method: "POST",
+          path: "/commands",
+          body: { ...ok, agent: "a\u0000b" },
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "NUL in model",
+          method: "POST",
+          path: "/commands",
+          body: { ...ok, model: "a\u0000b" },
+          status: 400,
+          code: "invalid_payload",
+        },
+      ],
+    );
+  });
+
+  describe("POST /plugins fields", () => {
+    table(
+      () => w,
+      [
+        ...wrongTypeRows("POST", "/plugins", {}, "spec", "invalid_payload"),
+        { name: "missing spec", method: "POST", path: "/plugins", body: {}, status: 400, code: "invalid_payload" },
+        ...["", "   ", "a\u0000b", "a\nb", "a\rb", "x".repeat(1025)].map(
+          (spec): Row => ({
+            name: `spec ${JSON.stringify(spec).slice(0, 30)}`,
+            method: "POST",
+            path: "/plugins",
+            body: { spec },
+            status: 400,
+            code: "invalid_payload",
+          }),
+        ),
+      ],
+    );
+  });
+
+  describe("POST /mcp fields", () => {
+    const remote = { type: "remote", url: "https://example.com/mcp" };
+    const local = { type: "local", command: ["node", "server.js"] };
+    const cfg = (config: unknown, name = "fresh"): Row => ({
+      name: `config ${JSON.stringify(config).slice(0, 60)}`,
+      method: "POST",
+      path: "/mcp",
+      body: { name, config },
+      status: 400,
+      code: "invalid_payload",
+    });
+    table(
+      () => w,
+      [
+        ...wrongTypeRows("POST", "/mcp", { config: remote }, "name", "invalid_payload"),
+        ...wrongTypeRows("POST", "/mcp", { name: "fresh" }, "config", "invalid_payload", ["object"]),
+        { name: 'config is "x"', method: "POST", path: "/mcp", body: { name: "fresh", config: "x" }, status: 400, code: "invalid_payload" },
+        { name: "missing config", method: "POST", path: "/mcp", body: { name: "fresh" }, status: 400, code: "invalid_payload" },
+        ...["", "-a", "a b", "a/b", "../x", "a\\b", "a\u0000b", "a".repeat(129), "__proto__", "constructor", "prototype", "ｆｒｅｓｈ"].map(
+          (name): Row => ({
+            name: `name ${JSON.stringify(name).slice(0, 40)}`,
+            method: "POST",
+            path: "/mcp",
+            body: { name, config: remote },
+            status: 400,
+            code: "invalid_name",
+          }),
+        ),
+        cfg({}),
+        cfg({ type: "evil" }),
+        cfg({ type: "local" }),
+        cfg({ type: "local", command: "rm -rf /" }),
+        cfg({ type: "local", command: [] }),
+        cfg({ type: "local", command: [1] }),
+        cfg({ type: "local", command: ["a\u0000b"] }),
+        cfg({ ...local, enabled: "yes" }),
+        cfg({ ...local, timeout: -1 }),
+        cfg({ ...local, timeout: "5" }),
+        cfg({ ...local, environment: { A: 1 } }),
+        cfg({ ...local, environment: [] }),
+        cfg({ ...local, cwd: 5 }),
+        cfg({ type: "remote" }),
+        cfg({ type: "remote", url: 5 }),
+        cfg({ type: "remote", url: "not a url" }),
+        cfg({ type: "remote", url: "http://a\u0000b/" }),
+        cfg({ ...remote, headers: { a: 1 } }),
+        cfg({ ...remote, oauth: "x" }),
+        cfg({ ...remote, oauth: { callbackPort: 70000 } }),
+        cfg({ ...remote, oauth: { clientId: 5 } }),
+        {
+          name: "config with __proto__ (raw)",
+          method: "POST",
+          path: "/mcp",
+          body: '{"name":"fresh","config":{"type":"remote","url":"https://e.com","__proto__":{"polluted":1}}}',
+          status: 400,
+          code: "invalid_payload",
+        },
+        {
+          name: "environment with constructor (raw)",
+          method: "POST",
+          path: "/mcp",
+          body: '{"name":"fresh","config":{"type":"local","command":["x"],"environment":{"constructor":"x"}}}',
+          status: 400,
+          code: "invalid_payload",
+        },
+      ],
+    );
+  });
+
+  for (const path of ["/import", "/import/preview"]) {
+    describe(`POST ${path} fields`, () => {
+      table(
+        () => w,
+        [
+          { name: "empty object", method: "POST", path, body: {}, status: 400, code: "invalid_payload" },
+          ...wrongTypeRows("POST", path, {}, "opencode", "invalid_payload", ["object"]),
+          ...wrongTypeRows("POST", path, {}, "openwork", "invalid_payload", ["object"]),
+          ...wrongTypeRows("POST", path, {}, "skills", "invalid_payload", ["array"]),
+          ...wrongTypeRows("POST", path, {}, "commands", "invalid_payload", ["array"]),
+          ...wrongTypeRows("POST", path, { openwork: { a: 1 } }, "mode", "invalid_payload", ["object"]),
+          { name: "skills [5]", method: "POST", path, body: { skills: [5] }, status: 400, code: "invalid_payload" },
+          { name: "skills [null]", method: "POST", path, body: { skills: [null] }, status: 400, code: "invalid_payload" },
+          { name: "commands ['x']", method: "POST", path, body: { commands: ["x"] }, status: 400, code: "invalid_payload" },
+          {
+            name: 'mode.skills "nuke"',
+            method: "POST",
+            path,
+            body: { skills: [], mode: { skills: "nuke" } },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "mode with unknown part",
+            method: "POST",
+            path,
+            body: { skills: [], mode: { evil: "merge" } },
+            status: 400,
+            code: "invalid_payload",
+          },
+          { name: "skill name 5", method: "POST", path, body: { skills: [{ name: 5, content: "x" }] }, status: 400, code: "invalid_name" },
+          {
+            name: "skill name ../x",
+            method: "POST",
+            path,
+            body: { skills: [{ name: "../x", content: "x" }] },
+            status: 400,
+            code: "invalid_name",
+          },
+          {
+            name: "skill name a\\u0000b",
+            method: "POST",
+            path,
+            body: { skills: [{ name: "a\u0000b", content: "x" }] },
+            status: 400,
+            code: "invalid_name",
+          },
+          {
+            name: "skill content 5",
+            method: "POST",
+            path,
+            body: { skills: [{ name: "fresh", content: 5 }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "skill content alias bomb",
+            method: "POST",
+            path,
+            body: { skills: [{ name: "fresh", content: bombSkill("fresh") }] },
+            status: 400,
+            code: "invalid_payload",
+            maxMs: 3000,
+          },
+          {
+            name: "skill content ---js",
+            method: "POST",
+            path,
+            body: { skills: [{ name: "fresh", content: "---js\n{}\n---\nx" }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "skill twice",
+            method: "POST",
+            path,
+            body: {
+              skills: [
+                { name: "fresh", content: SKILL("fresh") },
+                { name: "fresh", content: SKILL("fresh") },
+              ],
+            },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "command name a/b",
+            method: "POST",
+            path,
+            body: { commands: [{ name: "a/b", template: "x" }] },
+            status: 400,
+            code: "invalid_name",
+          },
+          {
+            name: "command without name",
+            method: "POST",
+            path,
+            body: { commands: [{ template: "x" }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "command name null",
+            method: "POST",
+            path,
+            body: { commands: [{ name: null, template: "x" }] },
+            status: 400,
+            code: "invalid_name",
+          },
+          {
+            name: "command template 5",
+            method: "POST",
+            path,
+            body: { commands: [{ name: "fresh", template: 5 }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "command content alias bomb",
+            method: "POST",
+            path,
+            body: { commands: [{ name: "fresh", content: BOMB_COMMAND }] },
+            status: 400,
+            code: "invalid_payload",
+            maxMs: 3000,
+          },
+          {
+            name: "command content ---js",
+            method: "POST",
+            path,
+            body: { commands: [{ name: "fresh", content: "---js\n{}\n---\nx" }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          {
+            name: "command subtask 'yes'",
+            method: "POST",
+            path,
+            body: { commands: [{ name: "fresh", template: "x", subtask: "yes" }] },
+            status: 400,
+            code: "invalid_payload",
+          },
+          { name: "opencode plugin: 5", method: "POST", path, body: { opencode: { plugin: 5 } }, status: 400, code: "invalid_config" },
+          {
+            name: "valid part + invalid part writes nothing",
+            method: "POST",
+            path,
+            body: { openwork: { a: 1 }, skills: [{ name: "Bad", content: "x" }] },
+            status: 400,
+            code: "invalid_name",
+          },
+          {
+            name: "openwork __proto__ (raw)",
+            method: "POST",
+            path,
+            body: '{"openwork":{"__proto__":{"polluted":1}}}',
+            status: 400,
+            code: "invalid_payload",
+          },
+        ],
+      );
+    });
+  }
+
+  describe("POST /approvals/:id fields (host)", () => {
+    const row = (label: string, body: unknown): Row => ({
+      name: label,
+      method: "POST",
+      path: "/approvals/apr_x",
+      absolute: true,
+      auth: "host",
+      body,
+      status: 400,
+      code: "invalid_payload",
+    });
+    table(
+      () => w,
+      [
+        ...WRONG_TYPES.map(([t, v]) => row(`reply is ${t}`, { reply: v })),
+        row('reply "ALLOW"', { reply: "ALLOW" }),
+        row('reply "allow\\u0000"', { reply: "allow\u0000" }),
+        row("missing reply", {}),
+      ],
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Headers
+
+describe("hostile headers", () => {
+  let w: World;
+  before(async () => {
+    w = await makeWorld();
+  });
+  after(() => w.close());
+
+  const latin1 = Array.from({ length: 200 }, (_, i) => String.fromCharCode(0x80 + (i % 0x7f) + 1)).join("");
+  table(
+    () => w,
+    [
+      {
+        name: "10 KB bearer token",
+        method: "GET",
+        path: "/config",
+        auth: "none",
+        headers: { Authorization: `Bearer ${"t".repeat(10_240)}` },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "bearer token in latin1 bytes",
+        method: "GET",
+        path: "/config",
+        auth: "none",
+        headers: { Authorization: `Bearer ${latin1}` },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "Basic auth",
+        method: "GET",
+        path: "/config",
+        auth: "none",
+        headers: { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}` },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "two bearer tokens",
+        method: "GET",
+        path: "/config",
+        auth: "none",
+        headers: { Authorization: `Bearer ${TOKEN} Bearer ${TOKEN}` },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "host token in latin1 bytes",
+        method: "GET",
+        path: "/approvals",
+        absolute: true,
+        auth: "none",
+        headers: { "X-OpenWork-Host-Token": latin1 },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "10 KB host token",
+        method: "GET",
+        path: "/host/pairing",
+        absolute: true,
+        auth: "none",
+        headers: { "X-OpenWork-Host-Token": "h".repeat(10_240) },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "client token as host token",
+        method: "GET",
+        path: "/host/pairing",
+        absolute: true,
+        auth: "none",
+        headers: { "X-OpenWork-Host-Token": TOKEN },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "host token as bearer (client route)",
+        method: "GET",
+        path: "/config",
+        auth: "none",
+        headers: { Authorization: `Bearer ${HOST_TOKEN}` },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "latin1 host token beside a good bearer (global scope)",
+        method: "GET",
+        path: "/commands?scope=global",
+        headers: { "X-OpenWork-Host-Token": latin1 },
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "no auth on /workspaces",
+        method: "GET",
+        path: "/workspaces",
+        absolute: true,
+        auth: "none",
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "no auth on /capabilities",
+        method: "GET",
+        path: "/capabilities",
+        absolute: true,
+        auth: "none",
+        status: 401,
+        code: "unauthorized",
+      },
+      {
+        name: "no auth on POST /approvals/:id",
+        method: "POST",
+        path: "/approvals/x",
+        absolute: true,
+        auth: "none",
+        body: { reply: "allow" },
+        status: 401,
+        code: "unauthorized",
+      },
+      { name: "unknown route under /workspace", method: "GET", path: "/nope", status: 404, code: "not_found" },
+      { name: "unknown method on a route", method: "PUT", path: "/config", body: {}, status: 404, code: "not_found" },
+    ],
+  );
+
+  test("a 10 KB X-OpenWork-Client-Id is accepted and truncated in the audit entry", async () => {
+    const id = `client-${"x".repeat(10_240)}`;
+    await runRow(w, {
+      name: "huge client id",
+      method: "PATCH",
+      path: "/config",
+      body: { openwork: { touched: true } },
+      headers: { "X-OpenWork-Client-Id": id },
+      status: 200,
+      writes: true,
+    });
+    const audit = await json(await w.h.call("GET", w.h.ws("/audit?limit=1")));
+    const clientId = audit.items[0].actor.clientId as string;
+    assert.ok(clientId.length > 0 && clientId.length <= 128, `clientId length ${clientId.length}`);
+    assert.ok(id.startsWith(clientId));
+  });
+
+  test("the health, capabilities, workspaces and UI routes shrug off a hostile body", async () => {
+    // GET cannot carry a body; a POST to a GET-only route is simply not a route.
+    for (const path of ["/health", "/capabilities", "/workspaces", "/ui", "/host/pairing"]) {
+      const res = await w.h.app.request(path, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "X-OpenWork-Host-Token": HOST_TOKEN, "Content-Type": "application/json" },
+        body: '{"__proto__":{"polluted":1}}',
+      });
+      assert.equal(res.status, 404, path);
+      assert.equal((await res.json()).code, "not_found");
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 4. Hostile files on disk
+
+const CONFIG_READERS = (code: string, status = 422): Row[] => [
+  { name: "GET config", method: "GET", path: "/config", status, code },
+  { name: "GET mcp", method: "GET", path: "/mcp", status, code },
+  { name: "GET plugins", method: "GET", path: "/plugins", status, code },
+  { name: "GET export", method: "GET", path: "/export", status, code },
+  { name: "PATCH opencode", method: "PATCH", path: "/config", body: { opencode: { theme: "x" } }, status, code },
+  { name: "PATCH openwork only", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, status, code },
+  { name: "POST plugins", method: "POST", path: "/plugins", body: { spec: "fresh-plugin" }, status, code },
+  { name: "DELETE plugins", method: "DELETE", path: "/plugins/good-plugin", status, code },
+  { name: "POST mcp", method: "POST", path: "/mcp", body: VALID["/mcp"], status, code },
+  { name: "DELETE mcp", method: "DELETE", path: "/mcp/good", status, code },
+  { name: "import opencode", method: "POST", path: "/import", body: { opencode: { theme: "x" } }, status, code },
+  { name: "import/preview opencode", method: "POST", path: "/import/preview", body: { opencode: { theme: "x" } }, status, code },
+];
+
+describe("hostile files on disk", () => {
+  scenario(
+    "opencode.json with a top-level __proto__ key",
+    async (w) => {
+      await put(join(w.root, "opencode.json"), '{ "__proto__": { "polluted": true }, "plugin": ["good-plugin"] }\n');
+    },
+    CONFIG_READERS("invalid_file"),
+  );
+
+  scenario(
+    "opencode.json with a nested constructor key",
+    async (w) => {
+      await put(
+        join(w.root, "opencode.json"),
+        '{ "mcp": { "good": { "type": "remote", "url": "https://e.com", "constructor": { "prototype": { "polluted": 1 } } } } }\n',
+      );
+    },
+    CONFIG_READERS("invalid_file"),
+  );
+
+  scenario(
+    "opencode.jsonc that is not JSON",
+    async (w) => {
+      await put(join(w.root, "opencode.jsonc"), "{ this is: not json ]\n");
+    },
+    CONFIG_READERS("invalid_file"),
+  );
+
+  scenario(
+    ".opencode/openwork.json with __proto__",
+    async (w) => {
+      await put(join(w.root, ".opencode", "openwork.json"), '{ "__proto__": { "polluted": true } }\n');
+    },
+    [
+      { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file" },
+      { name: "GET export", method: "GET", path: "/export", status: 422, code: "invalid_file" },
+      { name: "PATCH openwork", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, status: 422, code: "invalid_file" },
+      { name: "import openwork", method: "POST", path: "/import", body: { openwork: { a: 1 } }, status: 422, code: "invalid_file" },
+    ],
+  );
+
+  const notInListing = (name: string) => (body: any) =>
+    assert.ok(!body.items.some((i: { name: string }) => i.name === name), `${name} is skipped`);
+
+  scenario(
+    "SKILL.md files that must not be evaluated or expanded",
+    async (w) => {
+      const skills = join(w.root, ".opencode", "skills");
+      await put(
+        join(skills, "js-fm", "SKILL.md"),
+        "---js\nmodule.exports = (() => { globalThis.polluted = 1; return { name: 'js-fm', description: 'x' } })()\n---\nBody\n",
+      );
+      await put(join(skills, "not-yaml", "SKILL.md"), "---\nname: not-yaml\ndescription: [unclosed\n\t: :\n---\nBody\n");
+      await put(join(skills, "bomb", "SKILL.md"), bombSkill("bomb"));
+      await put(join(skills, "proto", "SKILL.md"), "---\nname: proto\ndescription: d\n__proto__:\n  polluted: true\n---\nBody\n");
+      await put(join(skills, "ok", "SKILL.md"), SKILL("ok"));
+    },
+    [
+      {
+        name: "listing skips them all",
+        method: "GET",
+        path: "/skills",
+        status: 200,
+        maxMs: 3000,
+        check: (b) => {
+          assert.deepEqual(
+            b.items.map((i: { name: string }) => i.name),
+            ["ok"],
+          );
+        },
+      },
+      { name: "---js", method: "GET", path: "/skills/js-fm", status: 422, code: "invalid_file" },
+      { name: "not YAML", method: "GET", path: "/skills/not-yaml", status: 422, code: "invalid_file" },
+      { name: "alias bomb", method: "GET", path: "/skills/bomb", status: 422, code: "invalid_file", maxMs: 3000 },
+      { name: "__proto__ key", method: "GET", path: "/skills/proto", status: 422, code: "invalid_file" },
+      {
+        name: "export skips them",
+        method: "GET",
+        path: "/export",
+        status: 200,
+        maxMs: 3000,
+        check: (b) => {
+          assert.deepEqual(
+            b.skills.map((s: { name: string }) => s.name),
+            ["ok"],
+          );
+        },
+      },
+    ],
+  );
+
+  scenario(
+    "command files with an alias bomb and non-YAML frontmatter",
+    async (w) => {
+      const commands = join(w.root, ".opencode", "commands");
+      await put(join(commands, "bomb.md"), BOMB_COMMAND);
+      await put(join(commands, "js.md"), "---js\nglobalThis.polluted = 1\n---\nTemplate\n");
+      await put(join(commands, "proto.md"), "---\nconstructor: x\n---\nTemplate\n");
+      await put(join(commands, "ok.md"), "Fine\n");
+    },
+    [
+      {
+        name: "listing skips them",
+        method: "GET",
+        path: "/commands",
+        status: 200,
+        maxMs: 3000,
+        check: (b) => {
+          for (const n of ["bomb", "js", "proto"]) notInListing(n)(b);
+          assert.ok(b.items.some((i: { name: string }) => i.name === "ok"));
+        },
+      },
+      {
+        name: "export skips them",
+        method: "GET",
+        path: "/export",
+        status: 200,
+        maxMs: 3000,
+        check: (b) => {
+          assert.deepEqual(
+            b.commands.map((c: { name: string }) => c.name),
+            ["ok"],
+          );
+        },
+      },
+      {
+        name: "import merge over a bomb still validates the import",
+        method: "POST",
+        path: "/import/preview",
+        body: { commands: [{ name: "bomb", content: BOMB_COMMAND }] },
+        status: 400,
+        code: "invalid_payload",
+        maxMs: 3000,
+      },
+    ],
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. Symlinks leading out of the workspace. Every write that would go through one is refused
+// with 400 path_escape before anything is written; reads of the config files through one are
+// refused the same way (they would hand out a file from elsewhere on the host).
+
+const ESCAPE = { status: 400, code: "path_escape" } as const;
+
+describe("symlinks out of the workspace", () => {
+  const skillWrites = (existing: string): Row[] => [
+    { name: "POST new skill", method: "POST", path: "/skills", body: { name: "fresh", content: SKILL("fresh") }, ...ESCAPE },
+    { name: "POST over the outside skill", method: "POST", path: "/skills", body: { name: existing, content: SKILL(existing) }, ...ESCAPE },
+    { name: "GET the outside skill", method: "GET", path: `/skills/${existing}`, ...ESCAPE },
+    { name: "DELETE the outside skill", method: "DELETE", path: `/skills/${existing}`, ...ESCAPE },
+    { name: "import skill", method: "POST", path: "/import", body: { skills: [{ name: "fresh", content: SKILL("fresh") }] }, ...ESCAPE },
+    {
+      name: "import/preview skill",
+      method: "POST",
+      path: "/import/preview",
+      body: { skills: [{ name: "fresh", content: SKILL("fresh") }] },
+      ...ESCAPE,
+    },
+    { name: "import replace skills", method: "POST", path: "/import", body: { skills: [], mode: { skills: "replace" } }, ...ESCAPE },
+  ];
+  const commandWrites: Row[] = [
+    { name: "POST new command", method: "POST", path: "/commands", body: { name: "fresh", template: "x" }, ...ESCAPE },
+    { name: "POST over the outside command", method: "POST", path: "/commands", body: { name: "outside-cmd", template: "x" }, ...ESCAPE },
+    { name: "DELETE the outside command", method: "DELETE", path: "/commands/outside-cmd", ...ESCAPE },
+    { name: "import command", method: "POST", path: "/import", body: { commands: [{ name: "fresh", template: "x" }] }, ...ESCAPE },
+    {
+      name: "import/preview command",
+      method: "POST",
+      path: "/import/preview",
+      body: { commands: [{ name: "fresh", template: "x" }] },
+      ...ESCAPE,
+    },
+    { name: "import replace commands", method: "POST", path: "/import", body: { commands: [], mode: { commands: "replace" } }, ...ESCAPE },
+  ];
+
+  // An export is a read, but it must not hand out files from elsewhere on the host either.
+  const exportLeavesOut = (part: "skills" | "commands"): Row => ({
+    name: `GET export leaves out ${part} reached through the symlink`,
+    method: "GET",
+    path: "/export",
+    status: 200,
+    check: (b) => assert.deepEqual(b[part], []),
+  });
+
+  scenario(
+    ".opencode/skills -> outside/skills",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "skills"), join(w.root, ".opencode", "skills"));
+    },
+    [...skillWrites("outside-skill"), exportLeavesOut("skills")],
+  );
+
+  scenario(
+    ".opencode/skills -> ../../ws-evil/skills (sibling sharing the prefix)",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join("..", "..", "ws-evil", "skills"), join(w.root, ".opencode", "skills"));
+    },
+    skillWrites("evil-skill"),
+  );
+
+  scenario(
+    ".opencode/skills/good -> outside skill folder",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "skills"), { recursive: true });
+      await symlink(join(w.outside, "skills", "good"), join(w.root, ".opencode", "skills", "good"));
+    },
+    skillWrites("good").filter((r) => !r.name.startsWith("import") && r.name !== "POST new skill"),
+  );
+
+  scenario(
+    ".opencode/skills/good/SKILL.md -> outside file",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "skills", "good"), { recursive: true });
+      await symlink(join(w.outside, "skills", "good", "SKILL.md"), join(w.root, ".opencode", "skills", "good", "SKILL.md"));
+    },
+    [
+      { name: "POST over it", method: "POST", path: "/skills", body: { name: "good", content: SKILL("good") }, ...ESCAPE },
+      { name: "GET it", method: "GET", path: "/skills/good", ...ESCAPE },
+      { name: "import over it", method: "POST", path: "/import", body: { skills: [{ name: "good", content: SKILL("good") }] }, ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    ".opencode/skills/dangling -> a missing outside folder",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "skills"), { recursive: true });
+      await symlink(join(w.outside, "nothing-here"), join(w.root, ".opencode", "skills", "dangling"));
+    },
+    [
+      { name: "POST through it", method: "POST", path: "/skills", body: { name: "dangling", content: SKILL("dangling") }, ...ESCAPE },
+      { name: "DELETE it", method: "DELETE", path: "/skills/dangling", ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    ".opencode/commands -> outside/commands",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "commands"), join(w.root, ".opencode", "commands"));
+    },
+    [...commandWrites, exportLeavesOut("commands")],
+  );
+
+  scenario(
+    ".opencode/command (singular) -> outside/commands",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "commands"), join(w.root, ".opencode", "command"));
+    },
+    [
+      { name: "DELETE a command found there", method: "DELETE", path: "/commands/outside-cmd", ...ESCAPE },
+      {
+        name: "POST a command (its twin check reads there)",
+        method: "POST",
+        path: "/import",
+        body: { commands: [{ name: "outside-cmd", template: "x" }] },
+        ...ESCAPE,
+      },
+      exportLeavesOut("commands"),
+    ],
+  );
+
+  scenario(
+    ".opencode/commands/good.md -> outside file",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "commands"), { recursive: true });
+      await symlink(join(w.outside, "commands", "good.md"), join(w.root, ".opencode", "commands", "good.md"));
+    },
+    [
+      { name: "POST over it", method: "POST", path: "/commands", body: { name: "good", template: "x" }, ...ESCAPE },
+      { name: "DELETE it", method: "DELETE", path: "/commands/good", ...ESCAPE },
+      exportLeavesOut("commands"),
+    ],
+  );
+
+  scenario(
+    ".opencode -> outside",
+    async (w) => {
+      await symlink(w.outside, join(w.root, ".opencode"));
+      await put(
+        join(w.root, "opencode.json"),
+        '{ "plugin": ["good-plugin"], "mcp": { "good": { "type": "remote", "url": "https://e.com" } } }\n',
+      );
+    },
+    [
+      { name: "POST skill", method: "POST", path: "/skills", body: { name: "fresh", content: SKILL("fresh") }, ...ESCAPE },
+      { name: "DELETE skill", method: "DELETE", path: "/skills/outside-skill", ...ESCAPE },
+      { name: "POST command", method: "POST", path: "/commands", body: { name: "fresh", template: "x" }, ...ESCAPE },
+      { name: "DELETE command", method: "DELETE", path: "/commands/outside-cmd", ...ESCAPE },
+      { name: "GET config (openwork.json is outside)", method: "GET", path: "/config", ...ESCAPE },
+      { name: "PATCH openwork", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, ...ESCAPE },
+      // opencode.json itself is inside, but the audit log (.opencode/openwork/audit.jsonl) is not.
+      { name: "PATCH opencode only", method: "PATCH", path: "/config", body: { opencode: { theme: "x" } }, ...ESCAPE },
+      { name: "POST plugin (audit log is outside)", method: "POST", path: "/plugins", body: { spec: "fresh-plugin" }, ...ESCAPE },
+      { name: "DELETE plugin (audit log is outside)", method: "DELETE", path: "/plugins/good-plugin", ...ESCAPE },
+      { name: "POST mcp (audit log is outside)", method: "POST", path: "/mcp", body: VALID["/mcp"], ...ESCAPE },
+      { name: "DELETE mcp (audit log is outside)", method: "DELETE", path: "/mcp/good", ...ESCAPE },
+      { name: "import opencode (audit log is outside)", method: "POST", path: "/import", body: { opencode: { theme: "x" } }, ...ESCAPE },
+      { name: "import openwork", method: "POST", path: "/import", body: { openwork: { a: 1 } }, ...ESCAPE },
+      { name: "GET audit (the log is outside)", method: "GET", path: "/audit", ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    ".opencode/openwork.json -> outside file",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "openwork.json"), join(w.root, ".opencode", "openwork.json"));
+    },
+    [
+      { name: "GET config", method: "GET", path: "/config", ...ESCAPE },
+      { name: "GET export", method: "GET", path: "/export", ...ESCAPE },
+      { name: "PATCH openwork", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, ...ESCAPE },
+      { name: "PATCH opencode", method: "PATCH", path: "/config", body: { opencode: { theme: "x" } }, ...ESCAPE },
+      { name: "import openwork", method: "POST", path: "/import", body: { openwork: { a: 1 } }, ...ESCAPE },
+      { name: "import/preview openwork", method: "POST", path: "/import/preview", body: { openwork: { a: 1 } }, ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    "opencode.json -> outside file",
+    async (w) => {
+      await symlink(join(w.outside, "opencode.json"), join(w.root, "opencode.json"));
+    },
+    CONFIG_READERS("path_escape", 400),
+  );
+
+  scenario(
+    "opencode.jsonc -> outside file",
+    async (w) => {
+      await symlink(join(w.outside, "opencode.json"), join(w.root, "opencode.jsonc"));
+    },
+    CONFIG_READERS("path_escape", 400),
+  );
+
+  scenario(
+    "opencode.json -> ../ws-evil/opencode.json (relative, sibling prefix)",
+    async (w) => {
+      await symlink(join("..", "ws-evil", "opencode.json"), join(w.root, "opencode.json"));
+    },
+    CONFIG_READERS("path_escape", 400),
+  );
+
+  scenario(
+    "opencode.json -> a missing outside file (dangling)",
+    async (w) => {
+      await symlink(join(w.outside, "created-by-us.json"), join(w.root, "opencode.json"));
+    },
+    [
+      { name: "PATCH opencode", method: "PATCH", path: "/config", body: { opencode: { theme: "x" } }, ...ESCAPE },
+      { name: "POST plugins", method: "POST", path: "/plugins", body: { spec: "fresh-plugin" }, ...ESCAPE },
+      { name: "POST mcp", method: "POST", path: "/mcp", body: VALID["/mcp"], ...ESCAPE },
+      { name: "import opencode", method: "POST", path: "/import", body: { opencode: { theme: "x" } }, ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    ".opencode/openwork (audit folder) -> outside/openwork",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "openwork"), join(w.root, ".opencode", "openwork"));
+    },
+    [
+      { name: "PATCH openwork (would audit outside)", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, ...ESCAPE },
+      {
+        name: "POST skill (would audit outside)",
+        method: "POST",
+        path: "/skills",
+        body: { name: "fresh", content: SKILL("fresh") },
+        ...ESCAPE,
+      },
+      { name: "POST command (would audit outside)", method: "POST", path: "/commands", body: { name: "fresh", template: "x" }, ...ESCAPE },
+      { name: "GET audit", method: "GET", path: "/audit", ...ESCAPE },
+    ],
+  );
+
+  scenario(
+    ".opencode/openwork/audit.jsonl -> a missing outside file (dangling)",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "openwork"), { recursive: true });
+      await symlink(join(w.outside, "new-audit.jsonl"), join(w.root, ".opencode", "openwork", "audit.jsonl"));
+    },
+    [
+      { name: "PATCH openwork (would create the outside file)", method: "PATCH", path: "/config", body: { openwork: { a: 1 } }, ...ESCAPE },
+      { name: "POST plugins", method: "POST", path: "/plugins", body: { spec: "fresh-plugin" }, ...ESCAPE },
+    ],
+  );
+
+  // Plugin files are only listed, never written: adding a plugin edits opencode.json in the
+  // workspace, so it succeeds and nothing outside changes.
+  scenario(
+    ".opencode/plugins -> outside/plugins",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "plugins"), join(w.root, ".opencode", "plugins"));
+    },
+    [
+      { name: "listing shows what OpenCode would load", method: "GET", path: "/plugins", status: 200 },
+      {
+        name: "POST plugins writes only the workspace config",
+        method: "POST",
+        path: "/plugins",
+        body: { spec: "fresh-plugin" },
+        status: 200,
+        writes: true,
+      },
+      {
+        name: "DELETE plugins/evil.js (a file, not a config spec)",
+        method: "DELETE",
+        path: "/plugins/evil.js",
+        status: 404,
+        code: "not_found",
+      },
+    ],
+  );
+});

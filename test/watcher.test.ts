@@ -1,0 +1,272 @@
+// The workspace watcher (SPEC section 6): changes made on disk by anyone else become reload
+// events, with the reason taken from the path, debounced, ignoring our own bookkeeping files, and
+// never reporting our own writes a second time.
+import assert from "node:assert/strict";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
+import type { ReloadEvent } from "../src/services/events.js";
+import { isIgnoredPath, reasonForPath } from "../src/services/watcher.js";
+import { createHarness, type Harness } from "./helpers/harness.js";
+
+const DEBOUNCE = 120;
+const SUPPRESS = 1500;
+/** Long enough for fs events to arrive and a debounce to fire. */
+const SETTLE = 600;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function put(root: string, rel: string, text = "x\n") {
+  const file = join(root, rel);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+}
+
+async function watched(t: { after(fn: () => Promise<void>): void }): Promise<Harness> {
+  const h = await createHarness({}, { services: { watch: true, watcher: { debounceMs: DEBOUNCE, suppressMs: SUPPRESS } } });
+  t.after(() => h.close());
+  assert.ok(h.services.watcher, "watch: true starts a watcher");
+  await h.services.watcher.ready;
+  return h;
+}
+
+const eventsOf = (h: Harness, since = 0): ReloadEvent[] => h.services.events.since(h.wsId, since);
+
+async function waitEvents(h: Harness, since: number, count: number, ms = 5000): Promise<ReloadEvent[]> {
+  const deadline = Date.now() + ms;
+  while (eventsOf(h, since).length < count) {
+    if (Date.now() > deadline) {
+      assert.fail(`expected ${count} event(s), got ${JSON.stringify(eventsOf(h, since))}`);
+    }
+    await sleep(20);
+  }
+  await sleep(SETTLE); // anything that would follow has time to show up
+  return eventsOf(h, since);
+}
+
+describe("watcher: path rules", () => {
+  test("reasons come from the path", () => {
+    const cases: Array<[string, string | null]> = [
+      ["opencode.json", "config"],
+      ["opencode.jsonc", "config"],
+      [".opencode/opencode.json", "config"],
+      [".opencode/opencode.jsonc", "config"],
+      [".opencode/skills/a/SKILL.md", "skills"],
+      [".opencode/skill/a/SKILL.md", "skills"],
+      [".opencode/skills/a/ref/notes.md", "skills"],
+      [".opencode/commands/x.md", "commands"],
+      [".opencode/command/sub/x.md", "commands"],
+      [".opencode/plugins/p.js", "plugins"],
+      [".opencode/plugin/p.ts", "plugins"],
+      [".opencode/agents/a.md", "agents"],
+      [".opencode/agent/a.md", "agents"],
+      [".opencode/modes/m.md", "agents"],
+      [".opencode/.gitignore", null],
+      [".opencode/themes/t.json", null],
+      ["README.md", null],
+      ["src/opencode.json", null],
+    ];
+    for (const [path, reason] of cases) assert.equal(reasonForPath(path), reason, path);
+  });
+
+  test("ignored: our own files, packages, databases, temp files, everything outside the tree", () => {
+    for (const path of [
+      ".opencode/openwork.json",
+      ".opencode/openwork",
+      ".opencode/openwork/audit.jsonl",
+      ".opencode/node_modules",
+      ".opencode/node_modules/@opencode-ai/plugin/index.js",
+      ".opencode/plugins/node_modules/x/index.js",
+      ".opencode/package.json",
+      ".opencode/package-lock.json",
+      ".opencode/bun.lock",
+      ".opencode/yarn.lock",
+      ".opencode/pnpm-lock.yaml",
+      ".opencode/data.db",
+      ".opencode/opencode.db-wal",
+      ".opencode/x.sqlite",
+      ".opencode/skills/a/.SKILL.md.owtmp-123-abcd",
+      ".opencode.json.owtmp-1",
+      "src",
+      "src/opencode.json",
+      "node_modules",
+      ".git",
+    ]) {
+      assert.equal(isIgnoredPath(path), true, path);
+      assert.equal(reasonForPath(path), null, path);
+    }
+    for (const path of ["", ".opencode", ".opencode/skills", ".opencode/skills/a", "opencode.json"]) {
+      assert.equal(isIgnoredPath(path), false, path);
+    }
+  });
+});
+
+describe("watcher: changes made by others", () => {
+  test("an edit under .opencode/skills records one skills event from the watcher", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    await put(h.root, ".opencode/skills/demo/SKILL.md", "---\nname: demo\ndescription: Demo\n---\nBody\n");
+    const events = await waitEvents(h, cursor, 1);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.equal(events[0]!.reason, "skills");
+    assert.equal(events[0]!.workspaceId, h.wsId);
+    assert.deepEqual(events[0]!.trigger, { source: "watcher", path: ".opencode/skills/demo/SKILL.md" });
+    // The same events through the API.
+    const res = await h.call("GET", h.ws(`/events?since=${cursor}`));
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { items: ReloadEvent[] };
+    assert.deepEqual(
+      body.items.map((e) => e.reason),
+      ["skills"],
+    );
+  });
+
+  test("each kind of file gets its reason", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    await put(h.root, "opencode.json", "{}\n");
+    await put(h.root, ".opencode/commands/hello.md", "---\ndescription: hi\n---\nHello\n");
+    await put(h.root, ".opencode/plugins/p.js", "export const P = async () => ({});\n");
+    await put(h.root, ".opencode/agents/helper.md", "---\ndescription: helper\n---\nHelp.\n");
+    const events = await waitEvents(h, cursor, 4);
+    assert.deepEqual(events.map((e) => e.reason).sort(), ["agents", "commands", "config", "plugins"]);
+    assert.ok(events.every((e) => e.trigger?.source === "watcher"));
+  });
+
+  test("a burst of changes is one event per reason (debounced)", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    for (let i = 0; i < 8; i++) await put(h.root, `.opencode/commands/c${i}.md`, `Template ${i}\n`);
+    await put(h.root, ".opencode/opencode.jsonc", "{ // comment\n}\n");
+    await put(h.root, ".opencode/opencode.jsonc", '{ "share": "disabled" }\n');
+    const events = await waitEvents(h, cursor, 2);
+    assert.deepEqual(events.map((e) => e.reason).sort(), ["commands", "config"], JSON.stringify(events));
+  });
+
+  test("deleting a skill folder is reported", async (t) => {
+    const h = await watched(t);
+    await put(h.root, ".opencode/skills/gone/SKILL.md", "---\nname: gone\ndescription: Gone\n---\n");
+    await waitEvents(h, 0, 1);
+    const cursor = h.services.events.cursor;
+    await rm(join(h.root, ".opencode/skills/gone"), { recursive: true });
+    const events = await waitEvents(h, cursor, 1);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ["skills"],
+    );
+  });
+
+  test("ignored files record nothing", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    await put(h.root, ".opencode/openwork.json", "{}\n");
+    await put(h.root, ".opencode/openwork/audit.jsonl", "{}\n");
+    await put(h.root, ".opencode/node_modules/@opencode-ai/plugin/index.js", "x\n");
+    await put(h.root, ".opencode/plugins/node_modules/dep/index.js", "x\n");
+    await put(h.root, ".opencode/package.json", "{}\n");
+    await put(h.root, ".opencode/package-lock.json", "{}\n");
+    await put(h.root, ".opencode/bun.lock", "x\n");
+    await put(h.root, ".opencode/opencode.db", "x\n");
+    await put(h.root, ".opencode/opencode.db-wal", "x\n");
+    await put(h.root, ".opencode/skills/a/.SKILL.md.owtmp-1-ab", "x\n");
+    await put(h.root, ".opencode/.gitignore", "node_modules\n");
+    await put(h.root, "README.md", "# readme\n");
+    await put(h.root, "src/opencode.json", "{}\n");
+    await sleep(SETTLE + DEBOUNCE);
+    assert.deepEqual(eventsOf(h, cursor), []);
+    // The watcher is alive: a real change right after is reported.
+    await put(h.root, ".opencode/skills/a/SKILL.md", "---\nname: a\ndescription: A\n---\n");
+    const events = await waitEvents(h, cursor, 1);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ["skills"],
+    );
+  });
+
+  test("a workspace without .opencode gets events once it is created", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    await put(h.root, ".opencode/agents/late.md", "---\ndescription: late\n---\nHi\n");
+    let events = await waitEvents(h, cursor, 1);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ["agents"],
+    );
+    // And the new folder is watched from then on.
+    const next = h.services.events.cursor;
+    await put(h.root, ".opencode/skills/later/SKILL.md", "---\nname: later\ndescription: Later\n---\n");
+    events = await waitEvents(h, next, 1);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ["skills"],
+    );
+    // Removing and re-creating .opencode keeps it working.
+    await rm(join(h.root, ".opencode"), { recursive: true });
+    await sleep(SETTLE);
+    const again = h.services.events.cursor;
+    await put(h.root, ".opencode/commands/back.md", "Back\n");
+    events = await waitEvents(h, again, 1);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ["commands"],
+    );
+  });
+});
+
+describe("watcher: our own writes", () => {
+  test("a write through the API is reported once (by the pipeline, not again by the watcher)", async (t) => {
+    const h = await watched(t);
+    const cursor = h.services.events.cursor;
+    let res = await h.call("POST", h.ws("/skills"), { name: "mine", content: "Do things.\n", description: "Mine" });
+    assert.equal(res.status, 200, await res.clone().text());
+    res = await h.call("PATCH", h.ws("/config"), { opencode: { share: "disabled" } });
+    assert.equal(res.status, 200, await res.clone().text());
+    res = await h.call("POST", h.ws("/commands"), { name: "hello", template: "Say hello" });
+    assert.equal(res.status, 200, await res.clone().text());
+    res = await h.call("DELETE", h.ws("/skills/mine"));
+    assert.equal(res.status, 200, await res.clone().text());
+    await sleep(SETTLE + DEBOUNCE);
+    const events = eventsOf(h, cursor);
+    assert.deepEqual(
+      events.map((e) => `${e.reason}:${e.trigger?.source}`),
+      ["skills:api", "config:api", "commands:api", "skills:api"],
+      JSON.stringify(events),
+    );
+  });
+
+  test("someone else's edit of the same file after the window is reported", async (t) => {
+    const h = await watched(t);
+    const res = await h.call("POST", h.ws("/commands"), { name: "shared", template: "Ours" });
+    assert.equal(res.status, 200);
+    await sleep(SUPPRESS + 200);
+    const cursor = h.services.events.cursor;
+    await put(h.root, ".opencode/commands/shared.md", "Theirs\n");
+    const events = await waitEvents(h, cursor, 1);
+    assert.deepEqual(
+      events.map((e) => `${e.reason}:${e.trigger?.source}`),
+      ["commands:watcher"],
+    );
+  });
+
+  test("close() stops the watcher", async (t) => {
+    const h = await createHarness({}, { services: { watch: true, watcher: { debounceMs: DEBOUNCE } } });
+    t.after(() => rm(h.root, { recursive: true, force: true }));
+    await h.services.watcher!.ready;
+    await h.close().catch(() => {});
+    const cursor = h.services.events.cursor;
+    await mkdir(h.root, { recursive: true });
+    await put(h.root, ".opencode/skills/x/SKILL.md", "---\nname: x\ndescription: X\n---\n");
+    await sleep(SETTLE);
+    assert.deepEqual(eventsOf(h, cursor), []);
+  });
+
+  test("without the watch option no watcher runs", async (t) => {
+    const h = await createHarness();
+    t.after(() => h.close());
+    assert.equal(h.services.watcher, null);
+    const cursor = h.services.events.cursor;
+    await put(h.root, ".opencode/skills/x/SKILL.md", "---\nname: x\ndescription: X\n---\n");
+    await sleep(SETTLE);
+    assert.deepEqual(eventsOf(h, cursor), []);
+  });
+});
