@@ -25,8 +25,8 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const TOKEN = "bench-token";
-const TSX = import.meta.resolve("tsx");
-const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+// The built server, as users run it (`npm run bench` builds first).
+const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
 
 interface Child {
   proc: ChildProcess;
@@ -49,7 +49,7 @@ function spawnAndWait(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = 
 
 const startServer = (root: string) =>
   spawnAndWait(
-    ["--import", TSX, CLI, "--workspace", root, "--port", "0", "--approval", "auto", "--token", TOKEN],
+    [CLI, "--workspace", root, "--port", "0", "--approval", "auto", "--token", TOKEN],
     /listening on http:\/\/127\.0\.0\.1:(\d+)/,
     { HOME: root, XDG_CONFIG_HOME: join(root, ".xdg") },
   );

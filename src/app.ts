@@ -1,10 +1,9 @@
-// Builds the HTTP app from the services. Order matters: request id, CORS (so preflights and
-// errors carry CORS headers), body cap, then auth by route family, then the routes.
-import { randomUUID } from "node:crypto";
+// Builds the HTTP app from the services. Order matters: CORS (so preflights and errors carry
+// CORS headers), body cap, then auth by route family, then the routes.
 import { Hono } from "hono";
-import { cors } from "hono/cors";
-import { CLIENT_ID_HEADER, HOST_TOKEN_HEADER, requireClient, requireHost } from "./http/auth.js";
+import { requireClient, requireHost } from "./http/auth.js";
 import { bodyLimit } from "./http/body.js";
+import { cors } from "./http/cors.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { approvalsRoutes } from "./routes/approvals.js";
@@ -29,21 +28,9 @@ export function createApp(s: Services): App {
   const app = new Hono<AppEnv>();
   const { settings } = s;
 
-  app.use("*", async (c, next) => {
-    c.set("requestId", randomUUID());
-    await next();
-  });
-  app.use(
-    "*",
-    cors({
-      origin: settings.corsOrigins === "*" ? "*" : settings.corsOrigins,
-      allowHeaders: ["Authorization", "Content-Type", HOST_TOKEN_HEADER, CLIENT_ID_HEADER, "If-Match", "Last-Event-ID"],
-      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["ETag"],
-      maxAge: 600,
-    }),
-  );
-  app.use("*", bodyLimit(settings.bodyLimitBytes));
+  app.use("*", cors(settings.corsOrigins));
+  // Only requests that may carry a body pay for the cap.
+  app.on(["POST", "PATCH", "PUT", "DELETE"], "*", bodyLimit(settings.bodyLimitBytes));
 
   // Open routes. The host page is public; its data calls carry the host token.
   app.route("/", healthRoutes(s));

@@ -12,18 +12,22 @@ export const CLIENT_ID_HEADER = "X-OpenWork-Client-Id";
 
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
-export function secretsEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** A short, non-reversible fingerprint of a token for audit entries. */
-export function tokenFingerprint(token: string): string {
-  return digest(token).toString("hex").slice(0, 12);
+/** A secret kept as its digest, so each request hashes only what it was given. */
+class Secret {
+  private readonly expected: Buffer;
+  constructor(value: string) {
+    this.expected = digest(value);
+  }
+  /** The digest of `given` when it matches, else null. */
+  match(given: string): Buffer | null {
+    const hashed = digest(given);
+    return timingSafeEqual(hashed, this.expected) ? hashed : null;
+  }
 }
 
 const unauthorized = (message: string) => new ApiError(401, "unauthorized", message);
 
-export function bearerToken(header: string | undefined): string | null {
+export function bearerToken(header: string | undefined): string {
   if (header === undefined) throw unauthorized("Missing Authorization header");
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) throw unauthorized("Malformed Authorization header: expected 'Bearer <token>'");
@@ -38,12 +42,15 @@ function clientId(header: string | undefined): string | undefined {
 
 /** Client routes: a valid bearer token. A valid host token alongside marks the actor as the host. */
 export function requireClient(token: string, hostToken: string): MiddlewareHandler<AppEnv> {
+  const client = new Secret(token);
+  const host = new Secret(hostToken);
   return async (c, next) => {
-    const given = bearerToken(c.req.header("Authorization"));
-    if (given === null || !secretsEqual(given, token)) throw unauthorized("Invalid bearer token");
-    const host = c.req.header(HOST_TOKEN_HEADER);
-    const isHost = host !== undefined && secretsEqual(host, hostToken);
-    const actor: Actor = { type: isHost ? "host" : "remote", tokenHash: tokenFingerprint(given) };
+    const matched = client.match(bearerToken(c.req.header("Authorization")));
+    if (matched === null) throw unauthorized("Invalid bearer token");
+    const hostHeader = c.req.header(HOST_TOKEN_HEADER);
+    const isHost = hostHeader !== undefined && host.match(hostHeader) !== null;
+    // The fingerprint is the same digest we just compared: sha256(token), first 12 hex digits.
+    const actor: Actor = { type: isHost ? "host" : "remote", tokenHash: matched.toString("hex").slice(0, 12) };
     const id = clientId(c.req.header(CLIENT_ID_HEADER));
     if (id) actor.clientId = id;
     c.set("actor", actor);
@@ -54,10 +61,11 @@ export function requireClient(token: string, hostToken: string): MiddlewareHandl
 
 /** Host routes: the host token in X-OpenWork-Host-Token. */
 export function requireHost(hostToken: string): MiddlewareHandler<AppEnv> {
+  const host = new Secret(hostToken);
   return async (c, next) => {
     const given = c.req.header(HOST_TOKEN_HEADER);
     if (given === undefined || given === "") throw unauthorized(`Missing ${HOST_TOKEN_HEADER} header`);
-    if (!secretsEqual(given, hostToken)) throw unauthorized("Invalid host token");
+    if (host.match(given) === null) throw unauthorized("Invalid host token");
     const actor: Actor = { type: "host" };
     const id = clientId(c.req.header(CLIENT_ID_HEADER));
     if (id) actor.clientId = id;

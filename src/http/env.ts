@@ -5,7 +5,6 @@ export interface AppEnv {
   Variables: {
     actor: Actor;
     isHost: boolean;
-    requestId: string;
     /** Request body cap in bytes. */
     bodyLimit: number;
   };

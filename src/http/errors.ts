@@ -1,5 +1,6 @@
 // The one error handler: ApiError -> its status and `{ code, message, details? }`;
 // anything else is a bug -> 500 with a generic message (logged, never sent to the client).
+import { randomUUID } from "node:crypto";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, isApiError } from "../errors.js";
@@ -12,8 +13,10 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       return sendError(c, new ApiError(error.status, error.status === 401 ? "unauthorized" : "invalid_payload", error.message || "Bad request"));
     }
-    logger.error({ err: error, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
-    return sendError(c, new ApiError(500, "internal_error", "Internal server error"));
+    // The id lets an operator find the logged error from what the client saw.
+    const errorId = randomUUID();
+    logger.error({ err: error, errorId, method: c.req.method, path: c.req.path }, "unhandled error");
+    return sendError(c, new ApiError(500, "internal_error", "Internal server error", { errorId }));
   };
 }
 

@@ -16,12 +16,11 @@ export function configRoutes(s: Services) {
 
   app.get("/workspace/:id/config", async (c) => {
     const workspace = workspaceOf(c, s);
-    const [config, updatedAt] = await Promise.all([
-      readWorkspaceConfig(workspace.path),
-      s.audit.lastTimestamp(workspace.path),
-    ]);
-    c.header("ETag", config.etag);
-    return c.json({ opencode: config.project.value, openwork: config.openwork.value, updatedAt });
+    const cached = await s.listings.get(workspace.id, "config", "", async () => {
+      const [config, updatedAt] = await Promise.all([readWorkspaceConfig(workspace.path), s.audit.lastTimestamp(workspace.path)]);
+      return { json: { opencode: config.project.value, openwork: config.openwork.value, updatedAt }, etag: config.etag };
+    });
+    return c.body(cached.body, 200, { "Content-Type": "application/json", ETag: cached.etag ?? "" });
   });
 
   app.patch("/workspace/:id/config", async (c) => {

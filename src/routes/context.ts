@@ -22,6 +22,6 @@ export async function cachedListing(
   variant: string,
   load: () => Promise<unknown>,
 ) {
-  const body = await s.listings.get(workspace.id, kind, variant, load);
-  return c.body(body, 200, { "Content-Type": "application/json" });
+  const cached = await s.listings.get(workspace.id, kind, variant, async () => ({ json: await load() }));
+  return c.body(cached.body, 200, { "Content-Type": "application/json" });
 }

@@ -50,7 +50,13 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
   // Listings are cached only where a watcher will invalidate them.
   const listings = new ListingCache(options.watch ? undefined : 0);
   const events = new ReloadEventLog(1000, (event) => listings.invalidate(event.workspaceId, kindsForReason(event.reason)));
-  const pipeline = new WritePipeline({ approvals, audit, events, readOnly: settings.readOnly });
+  const pipeline = new WritePipeline({
+    approvals,
+    audit,
+    events,
+    readOnly: settings.readOnly,
+    onCommit: (workspace) => listings.invalidate(workspace.id, ["config"]),
+  });
   const registry = new WorkspaceRegistry(settings.workspaces, settings.authorizedRoots);
   const closers: Array<() => Promise<void> | void> = [() => approvals.close()];
   let watcher: WorkspaceWatcher | null = null;

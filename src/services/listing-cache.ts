@@ -1,11 +1,17 @@
-// Listings (skills, commands, plugins, MCP) cached per workspace as the exact response bytes,
-// so a read of a workspace with thousands of skills costs no disk I/O and no serialisation.
-// Our own writes and the file watcher invalidate entries; each entry also expires after `ttlMs`
-// as a safety net for sources no watcher sees (parent folders, global folders).
-export type ListingKind = "skills" | "commands" | "plugins" | "mcp";
+// Listings (skills, commands, plugins, MCP) and the config read, cached per workspace as the exact
+// response bytes (serialised and UTF-8 encoded once), so a read of a workspace with thousands of
+// skills costs no disk I/O and no serialisation. Our own writes and the file watcher invalidate
+// entries; each entry also expires after `ttlMs` as a safety net for sources no watcher sees
+// (parent folders, global folders, `.opencode/openwork.json`).
+export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config";
+
+export interface CachedResponse {
+  body: Uint8Array<ArrayBuffer>;
+  etag?: string;
+}
 
 interface Entry {
-  body: Promise<string>;
+  body: Promise<CachedResponse>;
   expires: number;
   generation: number;
 }
@@ -29,13 +35,21 @@ export class ListingCache {
    * The cached body, or the result of `load` serialised. Concurrent misses share one load, and a
    * load that an invalidation overtook is not kept.
    */
-  get(workspaceId: string, kind: ListingKind, variant: string, load: () => Promise<unknown>): Promise<string> {
+  get(
+    workspaceId: string,
+    kind: ListingKind,
+    variant: string,
+    load: () => Promise<{ json: unknown; etag?: string }>,
+  ): Promise<CachedResponse> {
     const key = this.key(workspaceId, kind, variant);
     const now = Date.now();
     const generation = this.generation(workspaceId, kind);
     const hit = this.entries.get(key);
     if (hit && hit.expires > now && hit.generation === generation) return hit.body;
-    const body = load().then((value) => JSON.stringify(value));
+    const body = load().then(({ json, etag }) => {
+      const bytes = new TextEncoder().encode(JSON.stringify(json));
+      return etag === undefined ? { body: bytes } : { body: bytes, etag };
+    });
     const entry: Entry = { body, expires: now + this.ttlMs, generation };
     this.entries.set(key, entry);
     body.catch(() => {
@@ -44,7 +58,7 @@ export class ListingCache {
     return body;
   }
 
-  invalidate(workspaceId: string, kinds: readonly ListingKind[] = ["skills", "commands", "plugins", "mcp"]): void {
+  invalidate(workspaceId: string, kinds: readonly ListingKind[] = ["skills", "commands", "plugins", "mcp", "config"]): void {
     for (const kind of kinds) {
       const gen = `${workspaceId}\0${kind}`;
       this.generations.set(gen, (this.generations.get(gen) ?? 0) + 1);
@@ -70,7 +84,7 @@ export function kindsForReason(reason: string): ListingKind[] {
       return ["mcp"];
     case "config":
       // The config holds plugin specs, MCP servers, `command` entries and `tools.deny`.
-      return ["plugins", "mcp", "commands", "skills"];
+      return ["config", "plugins", "mcp", "commands", "skills"];
     default:
       return [];
   }

@@ -53,6 +53,8 @@ export interface WritePipelineDeps {
   audit: AuditLog;
   events: ReloadEventLog;
   readOnly: boolean;
+  /** Runs after each successful write, before it answers (the config read's `updatedAt` changed). */
+  onCommit?: (workspace: Workspace) => void;
 }
 
 export class WritePipeline {
@@ -110,6 +112,7 @@ export class WritePipeline {
       for (const reason of op.reasons) {
         this.deps.events.record(workspace.id, reason, { source: "api", action: op.action });
       }
+      this.deps.onCommit?.(workspace);
       return { result, audit };
     });
   }
