@@ -4,9 +4,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
 const responses = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const table = new Map(
-  Object.entries(responses).map(([path, r]) => [path, { status: r.status, type: r.type, body: Buffer.from(r.body) }]),
-);
+const table = new Map(Object.entries(responses).map(([path, r]) => [path, { status: r.status, type: r.type, body: Buffer.from(r.body) }]));
 const server = createServer((req, res) => {
   const hit = table.get(req.url);
   if (!hit) {

@@ -39,7 +39,10 @@ interface Child {
 
 function spawnAndWait(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child & { startedMs: number }> {
   const started = performance.now();
-  const proc = spawn(process.execPath, args, { env: { ...process.env, OPENWORK_LOG_LEVEL: "silent", ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, OPENWORK_LOG_LEVEL: "silent", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     proc.stdout!.on("data", (d) => {
@@ -132,7 +135,9 @@ async function main() {
     const res = await fetch(`http://127.0.0.1:${started.port}/workspace/${workspaceId(big)}/skills`, { headers: auth });
     const listed = ((await res.json()) as { items: unknown[] }).items.length;
     const firstList = performance.now() - t0;
-    console.log(`start with ${count} skills: listening after ${listening.toFixed(0)} ms, first listing (${listed} skills) after ${firstList.toFixed(0)} ms`);
+    console.log(
+      `start with ${count} skills: listening after ${listening.toFixed(0)} ms, first listing (${listed} skills) after ${firstList.toFixed(0)} ms`,
+    );
     started.proc.kill();
   } finally {
     for (const child of children) child.kill();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // openwork-server: parse settings, start, print where to connect (and generated tokens, once).
-import { ConfigError, USAGE, loadSettings } from "./config.js";
+import { ConfigError, loadSettings, USAGE } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { VERSION } from "./version.js";

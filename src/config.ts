@@ -250,9 +250,7 @@ export function loadSettings(options: LoadOptions): LoadResult {
   const home = options.home ?? homedir();
 
   const explicitConfig = flags.config ?? env(e, "OPENWORK_SERVER_CONFIG");
-  const configFile = explicitConfig
-    ? resolve(options.cwd, explicitConfig)
-    : join(home, ".config", "openwork", "server.json");
+  const configFile = explicitConfig ? resolve(options.cwd, explicitConfig) : join(home, ".config", "openwork", "server.json");
   const fileRead = readConfigFile(configFile, explicitConfig !== undefined);
   const file: FileConfig = fileRead ?? {};
   const fileDir = dirname(configFile);
@@ -314,7 +312,10 @@ export function loadSettings(options: LoadOptions): LoadResult {
       isDir = statSync(path).isDirectory();
     } catch {}
     if (!isDir) throw new ConfigError(`Workspace ${path} (from ${source}) does not exist or is not a folder`);
-    const settings: WorkspaceSettings = { path, workspaceType: "workspaceType" in item && item.workspaceType ? item.workspaceType : "local" };
+    const settings: WorkspaceSettings = {
+      path,
+      workspaceType: "workspaceType" in item && item.workspaceType ? item.workspaceType : "local",
+    };
     if ("name" in item && item.name) settings.name = item.name;
     if ("baseUrl" in item && item.baseUrl) settings.baseUrl = item.baseUrl;
     if ("directory" in item && item.directory) settings.directory = item.directory;

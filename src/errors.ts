@@ -48,8 +48,7 @@ export class ApiError extends Error {
 export const badRequest = (code: ErrorCode, message: string, details?: Record<string, unknown>) =>
   new ApiError(400, code, message, details);
 
-export const notFound = (message: string, details?: Record<string, unknown>) =>
-  new ApiError(404, "not_found", message, details);
+export const notFound = (message: string, details?: Record<string, unknown>) => new ApiError(404, "not_found", message, details);
 
 export function isApiError(value: unknown): value is ApiError {
   return value instanceof ApiError;

@@ -5,7 +5,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { ServerSettings } from "./config.js";
 import type { Logger } from "./logger.js";
-import { type Services, type ServicesOptions, createServices } from "./services/index.js";
+import { createServices, type Services, type ServicesOptions } from "./services/index.js";
 import { sweepWorkspaceTempFiles } from "./workspace/atomic-file.js";
 
 export interface RunningServer {

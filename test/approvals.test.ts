@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { type Harness, createHarness, json, snapshot, waitFor } from "./helpers/harness.js";
+import { createHarness, type Harness, json, snapshot, waitFor } from "./helpers/harness.js";
 
 let h: Harness;
 beforeEach(async () => {

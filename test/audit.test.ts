@@ -4,7 +4,7 @@ import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AUDIT_LOG } from "../src/workspace/layout.js";
-import { type Harness, createHarness, json } from "./helpers/harness.js";
+import { createHarness, type Harness, json } from "./helpers/harness.js";
 
 let h: Harness;
 before(async () => {

@@ -15,9 +15,15 @@ test("50 plugin adds + 30 MCP adds + 10 config patches + skills, commands and im
     const requests: Array<Promise<Response>> = [];
     for (let i = 0; i < 50; i++) requests.push(h.call("POST", h.ws("/plugins"), { spec: `plugin-${i}@1.0.${i}` }));
     for (let i = 0; i < 30; i++) {
-      requests.push(h.call("POST", h.ws("/mcp"), { name: `server-${i}`, config: { type: "remote", url: `http://127.0.0.1:${9000 + i}/mcp`, enabled: false } }));
+      requests.push(
+        h.call("POST", h.ws("/mcp"), {
+          name: `server-${i}`,
+          config: { type: "remote", url: `http://127.0.0.1:${9000 + i}/mcp`, enabled: false },
+        }),
+      );
     }
-    for (let i = 0; i < 10; i++) requests.push(h.call("PATCH", h.ws("/config"), { opencode: { [`key${i}`]: i }, openwork: { [`ow${i}`]: i } }));
+    for (let i = 0; i < 10; i++)
+      requests.push(h.call("PATCH", h.ws("/config"), { opencode: { [`key${i}`]: i }, openwork: { [`ow${i}`]: i } }));
     for (let i = 0; i < 10; i++) {
       requests.push(h.call("POST", h.ws("/skills"), { name: `skill-${i}`, content: `Do task ${i} carefully.`, description: `Skill ${i}` }));
       requests.push(h.call("POST", h.ws("/commands"), { name: `cmd-${i}`, template: `Run part ${i}`, description: `Command ${i}` }));
@@ -32,7 +38,10 @@ test("50 plugin adds + 30 MCP adds + 10 config patches + skills, commands and im
     }
     const responses = await Promise.all(requests);
     const statuses = await Promise.all(responses.map(async (r) => (r.status === 200 ? 200 : `${r.status} ${await r.text()}`)));
-    assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
 
     const text = await readFile(join(h.root, "opencode.jsonc"), "utf8");
     assert.ok(text.includes("// shared by everyone"), "comments survive");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { type Harness, createHarness, json, snapshot } from "./helpers/harness.js";
+import { createHarness, type Harness, json, snapshot } from "./helpers/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -155,7 +155,10 @@ describe("PATCH config", () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => h.call("PATCH", h.ws("/config"), { opencode: { [`key${i}`]: i } })),
     );
-    assert.deepEqual(results.map((r) => r.status), Array(20).fill(200));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array(20).fill(200),
+    );
     const { opencode } = await json(await h.call("GET", h.ws("/config")));
     for (let i = 0; i < 20; i++) assert.equal(opencode[`key${i}`], i, `key${i} kept`);
     assert.equal(opencode.theme, "dark");

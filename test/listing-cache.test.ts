@@ -5,7 +5,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ListingCache } from "../src/services/listing-cache.js";
-import { type Harness, createHarness, json, waitFor } from "./helpers/harness.js";
+import { createHarness, type Harness, json, waitFor } from "./helpers/harness.js";
 
 // A long debounce makes the window in which the cache may still answer the old listing wide
 // enough to observe, which proves the answer really came from the cache.
@@ -34,7 +34,10 @@ describe("listing cache", () => {
     // A config write changes the plugin listing too (plugins live in the config).
     assert.deepEqual((await json(await h.call("GET", h.ws("/plugins")))).items, []);
     await h.call("PATCH", h.ws("/config"), { opencode: { plugin: ["extra-plugin"] } });
-    assert.deepEqual((await json(await h.call("GET", h.ws("/plugins")))).items.map((p: { spec: string }) => p.spec), ["extra-plugin"]);
+    assert.deepEqual(
+      (await json(await h.call("GET", h.ws("/plugins")))).items.map((p: { spec: string }) => p.spec),
+      ["extra-plugin"],
+    );
   });
 
   test("a change on disk by someone else is served from the cache until the watcher reports it", async (t) => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ConfigError, DEFAULTS, type ServerSettings, loadSettings } from "../src/config.js";
+import { ConfigError, DEFAULTS, loadSettings, type ServerSettings } from "../src/config.js";
 import { tempDir } from "./helpers/harness.js";
 
 let dir: string;
@@ -39,7 +39,10 @@ describe("defaults", () => {
     assert.deepEqual(s.approval, { mode: "manual", timeoutMs: 30_000 });
     assert.equal(s.corsOrigins, "*");
     assert.equal(s.readOnly, false);
-    assert.deepEqual(s.workspaces.map((w) => w.path), [wsA]);
+    assert.deepEqual(
+      s.workspaces.map((w) => w.path),
+      [wsA],
+    );
     assert.deepEqual(s.authorizedRoots, [wsA]);
     assert.equal(s.configFile, null);
     assert.equal(s.bodyLimitBytes, DEFAULTS.bodyLimitBytes);
@@ -57,15 +60,78 @@ describe("defaults", () => {
 });
 
 describe("precedence: flag > env > file > default", () => {
-  const table: Array<{ key: string; flag: string[]; env: Record<string, string>; file: object; read: (s: ServerSettings) => unknown; values: [unknown, unknown, unknown] }> = [
-    { key: "host", flag: ["--host", "10.0.0.1"], env: { OPENWORK_HOST: "10.0.0.2" }, file: { host: "10.0.0.3" }, read: (s) => s.host, values: ["10.0.0.1", "10.0.0.2", "10.0.0.3"] },
-    { key: "port", flag: ["--port", "1001"], env: { OPENWORK_PORT: "1002" }, file: { port: 1003 }, read: (s) => s.port, values: [1001, 1002, 1003] },
-    { key: "token", flag: ["--token", "f"], env: { OPENWORK_TOKEN: "e" }, file: { token: "c" }, read: (s) => s.token, values: ["f", "e", "c"] },
-    { key: "hostToken", flag: ["--host-token", "f"], env: { OPENWORK_HOST_TOKEN: "e" }, file: { hostToken: "c" }, read: (s) => s.hostToken, values: ["f", "e", "c"] },
-    { key: "approval.mode", flag: ["--approval", "auto"], env: { OPENWORK_APPROVAL_MODE: "manual" }, file: { approval: { mode: "auto" } }, read: (s) => s.approval.mode, values: ["auto", "manual", "auto"] },
-    { key: "approval.timeoutMs", flag: ["--approval-timeout", "11"], env: { OPENWORK_APPROVAL_TIMEOUT_MS: "22" }, file: { approval: { timeoutMs: 33 } }, read: (s) => s.approval.timeoutMs, values: [11, 22, 33] },
-    { key: "corsOrigins", flag: ["--cors", "http://f"], env: { OPENWORK_CORS_ORIGINS: "http://e,http://e2" }, file: { corsOrigins: ["http://c"] }, read: (s) => s.corsOrigins, values: [["http://f"], ["http://e", "http://e2"], ["http://c"]] },
-    { key: "readOnly", flag: ["--read-only"], env: { OPENWORK_READ_ONLY: "false" }, file: { readOnly: true }, read: (s) => s.readOnly, values: [true, false, true] },
+  const table: Array<{
+    key: string;
+    flag: string[];
+    env: Record<string, string>;
+    file: object;
+    read: (s: ServerSettings) => unknown;
+    values: [unknown, unknown, unknown];
+  }> = [
+    {
+      key: "host",
+      flag: ["--host", "10.0.0.1"],
+      env: { OPENWORK_HOST: "10.0.0.2" },
+      file: { host: "10.0.0.3" },
+      read: (s) => s.host,
+      values: ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+    },
+    {
+      key: "port",
+      flag: ["--port", "1001"],
+      env: { OPENWORK_PORT: "1002" },
+      file: { port: 1003 },
+      read: (s) => s.port,
+      values: [1001, 1002, 1003],
+    },
+    {
+      key: "token",
+      flag: ["--token", "f"],
+      env: { OPENWORK_TOKEN: "e" },
+      file: { token: "c" },
+      read: (s) => s.token,
+      values: ["f", "e", "c"],
+    },
+    {
+      key: "hostToken",
+      flag: ["--host-token", "f"],
+      env: { OPENWORK_HOST_TOKEN: "e" },
+      file: { hostToken: "c" },
+      read: (s) => s.hostToken,
+      values: ["f", "e", "c"],
+    },
+    {
+      key: "approval.mode",
+      flag: ["--approval", "auto"],
+      env: { OPENWORK_APPROVAL_MODE: "manual" },
+      file: { approval: { mode: "auto" } },
+      read: (s) => s.approval.mode,
+      values: ["auto", "manual", "auto"],
+    },
+    {
+      key: "approval.timeoutMs",
+      flag: ["--approval-timeout", "11"],
+      env: { OPENWORK_APPROVAL_TIMEOUT_MS: "22" },
+      file: { approval: { timeoutMs: 33 } },
+      read: (s) => s.approval.timeoutMs,
+      values: [11, 22, 33],
+    },
+    {
+      key: "corsOrigins",
+      flag: ["--cors", "http://f"],
+      env: { OPENWORK_CORS_ORIGINS: "http://e,http://e2" },
+      file: { corsOrigins: ["http://c"] },
+      read: (s) => s.corsOrigins,
+      values: [["http://f"], ["http://e", "http://e2"], ["http://c"]],
+    },
+    {
+      key: "readOnly",
+      flag: ["--read-only"],
+      env: { OPENWORK_READ_ONLY: "false" },
+      file: { readOnly: true },
+      read: (s) => s.readOnly,
+      values: [true, false, true],
+    },
   ];
   for (const row of table) {
     test(row.key, async () => {
@@ -79,11 +145,25 @@ describe("precedence: flag > env > file > default", () => {
 
   test("workspaces: --workspace replaces OPENWORK_WORKSPACES, which replaces the file's list", async () => {
     const file = await configFile({ workspaces: ["a"] }, "ws.json");
-    assert.deepEqual(load(["--config", file, "--workspace", wsB], { OPENWORK_WORKSPACES: wsA }).workspaces.map((w) => w.path), [wsB]);
-    assert.deepEqual(load(["--config", file], { OPENWORK_WORKSPACES: `${wsB},${wsA}` }).workspaces.map((w) => w.path), [wsB, wsA]);
-    assert.deepEqual(load(["--config", file], { OPENWORK_WORKSPACES: JSON.stringify([wsB, { path: wsA, name: "A" }]) }).workspaces.map((w) => w.name ?? w.path), [wsB, "A"]);
+    assert.deepEqual(
+      load(["--config", file, "--workspace", wsB], { OPENWORK_WORKSPACES: wsA }).workspaces.map((w) => w.path),
+      [wsB],
+    );
+    assert.deepEqual(
+      load(["--config", file], { OPENWORK_WORKSPACES: `${wsB},${wsA}` }).workspaces.map((w) => w.path),
+      [wsB, wsA],
+    );
+    assert.deepEqual(
+      load(["--config", file], { OPENWORK_WORKSPACES: JSON.stringify([wsB, { path: wsA, name: "A" }]) }).workspaces.map(
+        (w) => w.name ?? w.path,
+      ),
+      [wsB, "A"],
+    );
     // Relative paths in the file resolve against the file's folder, not the cwd.
-    assert.deepEqual(load(["--config", file], {}, home).workspaces.map((w) => w.path), [wsA]);
+    assert.deepEqual(
+      load(["--config", file], {}, home).workspaces.map((w) => w.path),
+      [wsA],
+    );
   });
 
   test("the config file comes from --config, else OPENWORK_SERVER_CONFIG, else ~/.config/openwork/server.json", async () => {
@@ -99,9 +179,12 @@ describe("precedence: flag > env > file > default", () => {
   });
 
   test("engine flags set the first workspace's engine; a password alone implies user 'opencode'", () => {
-    const s = load(["--workspace", wsA, "--workspace", wsB, "--opencode-base-url", "http://127.0.0.1:4096", "--opencode-directory", "/srv/x"], {
-      OPENWORK_OPENCODE_PASSWORD: "pw",
-    });
+    const s = load(
+      ["--workspace", wsA, "--workspace", wsB, "--opencode-base-url", "http://127.0.0.1:4096", "--opencode-directory", "/srv/x"],
+      {
+        OPENWORK_OPENCODE_PASSWORD: "pw",
+      },
+    );
     assert.equal(s.workspaces[0]?.baseUrl, "http://127.0.0.1:4096");
     assert.equal(s.workspaces[0]?.directory, "/srv/x");
     assert.equal(s.workspaces[1]?.baseUrl, undefined);
@@ -133,24 +216,36 @@ describe("startup errors name what is wrong", () => {
   ];
   for (const [name, argv, env, pattern] of cases) {
     test(name, () => {
-      assert.throws(() => loadSettings({ argv, env, cwd: wsA, home }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => loadSettings({ argv, env, cwd: wsA, home }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+          assert.match(error.message, pattern);
+          return true;
+        },
+      );
     });
   }
 
   test("a config file that is not JSON names the file", async () => {
     const file = await configFile("{ port: 1,", "broken.json");
-    assert.throws(() => load(["--config", file]), (e: Error) => e instanceof ConfigError && e.message.includes(file) && /not valid JSON/.test(e.message));
+    assert.throws(
+      () => load(["--config", file]),
+      (e: Error) => e instanceof ConfigError && e.message.includes(file) && /not valid JSON/.test(e.message),
+    );
   });
 
   test("a config value of the wrong type names the file and the key", async () => {
     const file = await configFile({ approval: { mode: "manual", timeoutMs: "soon" } }, "wrongtype.json");
-    assert.throws(() => load(["--config", file]), (e: Error) => e instanceof ConfigError && e.message.includes(file) && e.message.includes("approval.timeoutMs"));
+    assert.throws(
+      () => load(["--config", file]),
+      (e: Error) => e instanceof ConfigError && e.message.includes(file) && e.message.includes("approval.timeoutMs"),
+    );
     const file2 = await configFile({ workspaces: [{ name: "x" }] }, "wrongtype2.json");
-    assert.throws(() => load(["--config", file2]), (e: Error) => e instanceof ConfigError && e.message.includes("workspaces.0"));
+    assert.throws(
+      () => load(["--config", file2]),
+      (e: Error) => e instanceof ConfigError && e.message.includes("workspaces.0"),
+    );
   });
 
   test("--help and --version are recognised", () => {

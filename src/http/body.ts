@@ -6,8 +6,7 @@ import { ApiError, badRequest } from "../errors.js";
 import { findForbiddenKey } from "../workspace/jsonc.js";
 import type { AppEnv } from "./env.js";
 
-const tooLarge = (limit: number) =>
-  new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
+const tooLarge = (limit: number) => new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
 
 /** Refuses a declared Content-Length over the cap before anything is read. */
 export function bodyLimit(limit: number): MiddlewareHandler<AppEnv> {

@@ -11,7 +11,10 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
   return (error, c) => {
     if (isApiError(error)) return sendError(c, error);
     if (error instanceof HTTPException && error.status < 500) {
-      return sendError(c, new ApiError(error.status, error.status === 401 ? "unauthorized" : "invalid_payload", error.message || "Bad request"));
+      return sendError(
+        c,
+        new ApiError(error.status, error.status === 401 ? "unauthorized" : "invalid_payload", error.message || "Bad request"),
+      );
     }
     // The id lets an operator find the logged error from what the client saw.
     const errorId = randomUUID();

@@ -21,7 +21,6 @@ const upsertSchema = z.object({
   subtask: z.unknown().optional(),
 });
 
-
 export function commandsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");

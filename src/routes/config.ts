@@ -35,10 +35,7 @@ export function configRoutes(s: Services) {
       ...Object.keys(patch.opencode ?? {}).map((k) => `${before.project.file}:${k}`),
       ...Object.keys(patch.openwork ?? {}).map((k) => `openwork.json:${k}`),
     ];
-    const paths = [
-      ...(patch.opencode ? [before.project.file] : []),
-      ...(patch.openwork ? [OPENWORK_CONFIG] : []),
-    ];
+    const paths = [...(patch.opencode ? [before.project.file] : []), ...(patch.openwork ? [OPENWORK_CONFIG] : [])];
     await s.pipeline.run(workspace, actorOf(c), {
       action: "config.patch",
       target: paths.join(", "),

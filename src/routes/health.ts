@@ -3,9 +3,7 @@ import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 
 export function healthRoutes(s: Services) {
-  return new Hono<AppEnv>().get("/health", (c) =>
-    c.json({ ok: true, version: s.version, uptimeMs: Date.now() - s.startedAt }),
-  );
+  return new Hono<AppEnv>().get("/health", (c) => c.json({ ok: true, version: s.version, uptimeMs: Date.now() - s.startedAt }));
 }
 
 export function capabilitiesRoutes(s: Services) {

@@ -14,7 +14,6 @@ const upsertSchema = z.object({ name: z.unknown().optional(), content: z.unknown
 
 const truthy = (value: string | undefined) => value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
 
-
 export function skillsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "skill skipped");

@@ -4,7 +4,5 @@ import type { Services } from "../services/index.js";
 import { describeWorkspace } from "../workspaces.js";
 
 export function workspacesRoutes(s: Services) {
-  return new Hono<AppEnv>().get("/workspaces", (c) =>
-    c.json({ items: s.registry.list().map(describeWorkspace) }),
-  );
+  return new Hono<AppEnv>().get("/workspaces", (c) => c.json({ items: s.registry.list().map(describeWorkspace) }));
 }

@@ -69,8 +69,8 @@ export class ReloadEventLog {
   }
 
   subscribe(workspaceId: string, listener: Listener): () => void {
-    let set = this.listeners.get(workspaceId);
-    if (!set) this.listeners.set(workspaceId, (set = new Set()));
+    const set = this.listeners.get(workspaceId) ?? new Set<Listener>();
+    this.listeners.set(workspaceId, set);
     set.add(listener);
     return () => {
       set.delete(listener);

@@ -7,7 +7,7 @@ import { ApprovalService } from "./approvals.js";
 import { AuditLog } from "./audit.js";
 import { EngineClient, type EngineOptions } from "./engine.js";
 import { ReloadEventLog } from "./events.js";
-import { ListingCache, kindsForReason } from "./listing-cache.js";
+import { kindsForReason, ListingCache } from "./listing-cache.js";
 import { type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
 import { WritePipeline } from "./write-pipeline.js";
 

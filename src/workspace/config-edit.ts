@@ -4,8 +4,8 @@ import { ApiError } from "../errors.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import {
   type ConfigFile,
-  type JsonObject,
   configEtag,
+  type JsonObject,
   planProjectConfigEdit,
   readOpenworkConfig,
   readProjectConfig,

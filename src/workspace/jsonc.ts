@@ -1,6 +1,6 @@
 // JSONC reading and comment-preserving edits. Files on disk that do not parse are a 422 naming
 // the line and column; they are never rewritten, so the user's text is not lost.
-import { type ParseError, applyEdits, modify, parse, printParseErrorCode, visit } from "jsonc-parser";
+import { applyEdits, modify, type ParseError, parse, printParseErrorCode, visit } from "jsonc-parser";
 import { ApiError } from "../errors.js";
 
 /** Keys that would reach an object's prototype when assigned; refused in files and bodies. */

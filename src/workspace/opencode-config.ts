@@ -42,7 +42,10 @@ export async function readOpenworkConfig(root: string): Promise<ConfigFile> {
 /** A strong ETag over both files the config endpoint returns. */
 export function configEtag(project: ConfigFile, openwork: ConfigFile): string {
   const hash = createHash("sha256");
-  hash.update(project.file).update("\0").update(project.text ?? "\u0000missing");
+  hash
+    .update(project.file)
+    .update("\0")
+    .update(project.text ?? "\u0000missing");
   hash.update("\0").update(openwork.text ?? "\u0000missing");
   return `"${hash.digest("hex").slice(0, 32)}"`;
 }

@@ -1,10 +1,10 @@
 // Builds an in-process app over a temporary workspace, with helpers to call it like a client.
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../../src/app.js";
 import type { ServerSettings } from "../../src/config.js";
-import { type Services, type ServicesOptions, createServices } from "../../src/services/index.js";
+import { createServices, type Services, type ServicesOptions } from "../../src/services/index.js";
 import { workspaceId } from "../../src/workspaces.js";
 
 export const TOKEN = "client-token-for-tests";
@@ -50,14 +50,16 @@ export async function createHarness(
   };
   const services = createServices(settings, undefined, options.services);
   const app = createApp(services);
-  const send = (auth: Record<string, string>) => (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const init: RequestInit = { method, headers: { ...auth, ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
-    }
-    return Promise.resolve(app.request(path, init));
-  };
+  const send =
+    (auth: Record<string, string>) =>
+    (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const init: RequestInit = { method, headers: { ...auth, ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
+      }
+      return Promise.resolve(app.request(path, init));
+    };
   const wsId = workspaceId(settings.workspaces[0]!.path);
   return {
     app,

@@ -2,7 +2,7 @@
 // made did not happen (no file, no audit entry).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { HOST_TOKEN, type Harness, TOKEN, createHarness, json, snapshot } from "../helpers/harness.js";
+import { createHarness, type Harness, HOST_TOKEN, json, snapshot, TOKEN } from "../helpers/harness.js";
 
 let h: Harness;
 before(async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { createApp } from "../../src/app.js";
 import { createServices } from "../../src/services/index.js";
 import { workspaceId } from "../../src/workspaces.js";
-import { type Harness, TOKEN, createHarness, json, snapshot, tempDir } from "../helpers/harness.js";
+import { createHarness, type Harness, json, snapshot, TOKEN, tempDir } from "../helpers/harness.js";
 
 let h: Harness;
 before(async () => {
@@ -74,14 +74,23 @@ describe("status codes", () => {
     assert.deepEqual(await snapshot(h.root), {});
   });
   test("415 for a non-empty body that is not JSON", async () => {
-    await expectError(await h.call("PATCH", h.ws("/config"), '{"opencode":{}}', { "Content-Type": "text/plain" }), 415, "unsupported_media_type");
+    await expectError(
+      await h.call("PATCH", h.ws("/config"), '{"opencode":{}}', { "Content-Type": "text/plain" }),
+      415,
+      "unsupported_media_type",
+    );
   });
   test("a bodiless GET with Content-Type: application/json is fine (the app sends it)", async () => {
     const res = await h.call("GET", h.ws("/config"), undefined, { "Content-Type": "application/json" });
     assert.equal(res.status, 200);
   });
   test("application/*+json and a charset parameter are JSON", async () => {
-    const res = await h.call("PATCH", h.ws("/config"), { openwork: { x: 1 } }, { "Content-Type": "application/merge-patch+json; charset=utf-8" });
+    const res = await h.call(
+      "PATCH",
+      h.ws("/config"),
+      { openwork: { x: 1 } },
+      { "Content-Type": "application/merge-patch+json; charset=utf-8" },
+    );
     assert.equal(res.status, 200);
   });
   test("400 invalid_payload for a bad audit limit", async () => {
@@ -159,7 +168,11 @@ describe("CORS", () => {
   test("preflight answers 204 with the allowed headers and methods", async () => {
     const res = await h.app.request(h.ws("/config"), {
       method: "OPTIONS",
-      headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "authorization,content-type" },
+      headers: {
+        Origin: "http://localhost:5173",
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get("access-control-allow-origin"), "*");
@@ -188,7 +201,7 @@ describe("CORS", () => {
 });
 
 describe("500 is only for bugs", () => {
-  test("an unexpected exception becomes a generic 500 without details", async () => {
+  test("an unexpected exception becomes a generic 500: no internals, only an id to find the log entry", async () => {
     const h2 = await createHarness();
     try {
       // Fault injection: make the audit reader throw a non-API error.
@@ -199,6 +212,7 @@ describe("500 is only for bugs", () => {
       const body = await expectError(res, 500, "internal_error");
       assert.equal(body.message, "Internal server error");
       assert.ok(!JSON.stringify(body).includes("/secret/path"));
+      assert.deepEqual(Object.keys(body.details), ["errorId"]);
     } finally {
       await h2.close();
     }
