@@ -28,6 +28,15 @@ export function createApp(s: Services): App {
   const app = new Hono<AppEnv>();
   const { settings } = s;
 
+  // One line per request at debug level (OPENWORK_LOG_LEVEL=debug); nothing is added otherwise.
+  if (s.logger.isLevelEnabled("debug")) {
+    app.use("*", async (c, next) => {
+      const started = performance.now();
+      await next();
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      s.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, "request");
+    });
+  }
   app.use("*", cors(settings.corsOrigins));
   // Only requests that may carry a body pay for the cap.
   app.on(["POST", "PATCH", "PUT", "DELETE"], "*", bodyLimit(settings.bodyLimitBytes));

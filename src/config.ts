@@ -256,34 +256,21 @@ export function loadSettings(options: LoadOptions): LoadResult {
   const fileDir = dirname(configFile);
 
   const host = flags.host ?? env(e, "OPENWORK_HOST") ?? file.host ?? DEFAULTS.host;
-  const port =
-    flags.port !== undefined
-      ? parsePort(flags.port, "--port")
-      : env(e, "OPENWORK_PORT") !== undefined
-        ? parsePort(env(e, "OPENWORK_PORT")!, "OPENWORK_PORT")
-        : (file.port ?? DEFAULTS.port);
+  // The flag, else the variable, parsed and named in errors by where it came from.
+  const fromCli = <T>(parse: (value: string, source: string) => T, flag: string, variable: string): T | undefined => {
+    const flagValue = (flags as Record<string, unknown>)[flag.slice(2)];
+    if (typeof flagValue === "string") return parse(flagValue, flag);
+    const envValue = env(e, variable);
+    return envValue === undefined ? undefined : parse(envValue, variable);
+  };
 
-  const mode =
-    flags.approval !== undefined
-      ? parseMode(flags.approval, "--approval")
-      : env(e, "OPENWORK_APPROVAL_MODE") !== undefined
-        ? parseMode(env(e, "OPENWORK_APPROVAL_MODE")!, "OPENWORK_APPROVAL_MODE")
-        : (file.approval?.mode ?? DEFAULTS.approvalMode);
+  const port = fromCli(parsePort, "--port", "OPENWORK_PORT") ?? file.port ?? DEFAULTS.port;
+  const mode = fromCli(parseMode, "--approval", "OPENWORK_APPROVAL_MODE") ?? file.approval?.mode ?? DEFAULTS.approvalMode;
   const timeoutMs =
-    flags["approval-timeout"] !== undefined
-      ? parseTimeout(flags["approval-timeout"], "--approval-timeout")
-      : env(e, "OPENWORK_APPROVAL_TIMEOUT_MS") !== undefined
-        ? parseTimeout(env(e, "OPENWORK_APPROVAL_TIMEOUT_MS")!, "OPENWORK_APPROVAL_TIMEOUT_MS")
-        : (file.approval?.timeoutMs ?? DEFAULTS.approvalTimeoutMs);
-
-  const corsFlag = flags.cors ?? env(e, "OPENWORK_CORS_ORIGINS");
-  const corsOrigins = corsFlag !== undefined ? parseCors(corsFlag) : file.corsOrigins?.includes("*") ? "*" : (file.corsOrigins ?? "*");
-
-  const readOnly =
-    flags["read-only"] ??
-    (env(e, "OPENWORK_READ_ONLY") !== undefined ? parseBool(env(e, "OPENWORK_READ_ONLY")!, "OPENWORK_READ_ONLY") : undefined) ??
-    file.readOnly ??
-    false;
+    fromCli(parseTimeout, "--approval-timeout", "OPENWORK_APPROVAL_TIMEOUT_MS") ?? file.approval?.timeoutMs ?? DEFAULTS.approvalTimeoutMs;
+  const fileCors = file.corsOrigins === undefined || file.corsOrigins.includes("*") ? "*" : file.corsOrigins;
+  const corsOrigins = fromCli(parseCors, "--cors", "OPENWORK_CORS_ORIGINS") ?? fileCors;
+  const readOnly = flags["read-only"] ?? fromCli(parseBool, "--read-only", "OPENWORK_READ_ONLY") ?? file.readOnly ?? false;
 
   // Workspaces: the first source that names any replaces the others. Relative paths resolve
   // against the folder of whatever named them (the config file's folder, else the cwd).

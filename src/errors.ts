@@ -9,7 +9,6 @@ export type ErrorCode =
   | "path_escape"
   | "invalid_config"
   | "unauthorized"
-  | "forbidden"
   | "write_denied"
   | "read_only"
   | "workspace_unauthorized"

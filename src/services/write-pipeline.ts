@@ -68,11 +68,6 @@ export class WritePipeline {
     return () => this.observers.delete(observer);
   }
 
-  /** Runs `task` under the workspace's write lock without approval or audit (for internal upkeep). */
-  withLock<T>(workspace: Workspace, task: () => Promise<T>): Promise<T> {
-    return this.locks.run(workspace.id, task);
-  }
-
   /** Step 1, callable early so a read-only server answers 403 before validating anything. */
   assertWritable(): void {
     if (this.deps.readOnly) throw new ApiError(403, "read_only", "This server is read-only: writes are disabled");
@@ -91,7 +86,11 @@ export class WritePipeline {
       actor,
     });
     if (!outcome.allowed) {
-      const message = outcome.reason === "timeout" ? "Write was not approved in time" : "Write was denied by the host";
+      const message = {
+        timeout: "Write was not approved in time",
+        denied: "Write was denied by the host",
+        shutdown: "The server is shutting down",
+      }[outcome.reason];
       throw new ApiError(403, "write_denied", message, { requestId: outcome.requestId, reason: outcome.reason });
     }
     return this.locks.run(workspace.id, async () => {
