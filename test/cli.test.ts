@@ -46,6 +46,21 @@ describe("openwork-server CLI", () => {
     });
   }
 
+  test("a port that is already taken exits 1 with a message, not a stack trace", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runCli(["--port", String(port), "--workspace", await tempDir()]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+      assert.ok(!/\n\s+at /.test(result.stderr), "no stack trace");
+    } finally {
+      blocker.close();
+    }
+  });
+
   test("a config file that is not JSON exits 2 naming the file", async () => {
     const dir = await tempDir();
     const { writeFile } = await import("node:fs/promises");

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { planCommandUpsert, renderCommandFile } from "../src/workspace/commands.js";
-import { createHarness, HOST_TOKEN, json, snapshot, tempDir, waitFor } from "./helpers/harness.js";
+import { createHarness, expectError, HOST_TOKEN, json, putFile, snapshot, tempDir, waitFor } from "./helpers/harness.js";
 
 // The global commands folder comes from XDG_CONFIG_HOME: point it at a temp dir for this process.
 const fakeHome = mkdtempSync(join(tmpdir(), "ows-home-"));
@@ -15,27 +15,13 @@ process.env.XDG_CONFIG_HOME = join(fakeHome, ".config");
 mkdirSync(process.env.XDG_CONFIG_HOME, { recursive: true });
 after(() => rm(fakeHome, { recursive: true, force: true }));
 
-async function put(file: string, text: string) {
-  await mkdir(join(file, ".."), { recursive: true });
-  await writeFile(file, text);
-}
-
-async function expectError(res: Response, status: number, code: string) {
-  assert.equal(res.status, status, `expected ${status} ${code}`);
-  const body = await json(res);
-  assert.equal(body.code, code, JSON.stringify(body));
-  assert.equal(typeof body.message, "string");
-  assert.ok(!/\bat .+:\d+:\d+/.test(JSON.stringify(body)), "no stack trace");
-  return body;
-}
-
 async function withHarness(options: Parameters<typeof createHarness>[0] = {}) {
   const base = await tempDir("ows-commands-");
   await mkdir(join(base, ".git"));
   const ws = join(base, "ws");
   const outside = join(base, "outside");
   await mkdir(ws);
-  await put(join(outside, "secret.md"), "---\ndescription: outside\n---\nDo not touch\n");
+  await putFile(join(outside, "secret.md"), "---\ndescription: outside\n---\nDo not touch\n");
   const h = await createHarness(options, { root: ws });
   return {
     base,
@@ -56,20 +42,20 @@ describe("GET /workspace/:id/commands", () => {
   before(async () => {
     t = await withHarness();
     const oc = join(t.ws, ".opencode");
-    await put(
+    await putFile(
       join(oc, "commands/full.md"),
       "---\ndescription: Full one\nagent: build\nmodel: anthropic/claude\nsubtask: true\n---\n\nDo $ARGUMENTS\n\n",
     );
-    await put(join(oc, "commands/bare.md"), "Just a template\n");
-    await put(join(oc, "command/singular.md"), "---\ndescription: From command/\n---\nSingular\n");
-    await put(join(oc, "commands/sub/nested.md"), "Nested template\n");
-    await put(join(oc, "commands/sub/deeper/x.md"), "Deeper\n");
-    await put(join(oc, "commands/dup.md"), "From commands/\n");
-    await put(join(oc, "command/dup.md"), "From command/\n");
-    await put(join(oc, "commands/nulls.md"), "---\nmodel: null\nagent: null\nsubtask: maybe\n---\nHand edited\n");
-    await put(join(oc, "commands/broken.md"), "---\ndescription: [oops\n---\nBroken\n");
-    await put(join(oc, "commands/js.md"), "---js\n{ description: 'no' }\n---\nJS\n");
-    await put(join(oc, "commands/notes.txt"), "not markdown");
+    await putFile(join(oc, "commands/bare.md"), "Just a template\n");
+    await putFile(join(oc, "command/singular.md"), "---\ndescription: From command/\n---\nSingular\n");
+    await putFile(join(oc, "commands/sub/nested.md"), "Nested template\n");
+    await putFile(join(oc, "commands/sub/deeper/x.md"), "Deeper\n");
+    await putFile(join(oc, "commands/dup.md"), "From commands/\n");
+    await putFile(join(oc, "command/dup.md"), "From command/\n");
+    await putFile(join(oc, "commands/nulls.md"), "---\nmodel: null\nagent: null\nsubtask: maybe\n---\nHand edited\n");
+    await putFile(join(oc, "commands/broken.md"), "---\ndescription: [oops\n---\nBroken\n");
+    await putFile(join(oc, "commands/js.md"), "---js\n{ description: 'no' }\n---\nJS\n");
+    await putFile(join(oc, "commands/notes.txt"), "not markdown");
   });
   after(() => t.close());
 
@@ -108,7 +94,7 @@ describe("GET /workspace/:id/commands", () => {
   });
 
   test("?scope=global with the host token lists ~/.config/opencode/commands", async () => {
-    await put(join(fakeHome, ".config/opencode/commands/global-one.md"), "---\ndescription: Global\n---\nGlobal template\n");
+    await putFile(join(fakeHome, ".config/opencode/commands/global-one.md"), "---\ndescription: Global\n---\nGlobal template\n");
     const res = await t.h.call("GET", t.h.ws("/commands?scope=global"), undefined, { "X-OpenWork-Host-Token": HOST_TOKEN });
     assert.equal(res.status, 200);
     assert.deepEqual((await json(res)).items, [
@@ -202,7 +188,7 @@ describe("POST /workspace/:id/commands", () => {
   });
 
   test("upsert replaces a hand-edited file (dropping its name:, null and bad subtask)", async () => {
-    await put(cmdFile(t.ws, "edited"), "---\nname: other\nmodel: null\nsubtask: sometimes\n---\nOld\n");
+    await putFile(cmdFile(t.ws, "edited"), "---\nname: other\nmodel: null\nsubtask: sometimes\n---\nOld\n");
     const before = t.h.services.events.since(t.h.wsId).length;
     const res = await t.h.call("POST", t.h.ws("/commands"), { name: "edited", template: "New", model: null });
     assert.equal(res.status, 200);
@@ -240,6 +226,7 @@ describe("POST /workspace/:id/commands", () => {
       ["name NUL", { name: "a\u0000", template: "t" }, "invalid_name"],
       ["name 129 chars", { name: "a".repeat(129), template: "t" }, "invalid_name"],
       ["name a number", { name: 12, template: "t" }, "invalid_name"],
+      ["content instead of template (an import-only form)", { name: "x", content: "---\ndescription: d\n---\nhello\n" }, "invalid_payload"],
     ];
     for (const [label, body, code] of cases) {
       test(`${label} -> 400 ${code}`, async () => {
@@ -258,11 +245,11 @@ describe("DELETE /workspace/:id/commands/:name", () => {
   let t: Awaited<ReturnType<typeof withHarness>>;
   before(async () => {
     t = await withHarness();
-    await put(cmdFile(t.ws, "keep"), "Keep\n");
-    await put(cmdFile(t.ws, "gone"), "Gone\n");
-    await put(join(t.ws, ".opencode/command/old.md"), "Old singular\n");
-    await put(join(t.ws, ".opencode/command/twin.md"), "Twin singular\n");
-    await put(cmdFile(t.ws, "twin"), "Twin plural\n");
+    await putFile(cmdFile(t.ws, "keep"), "Keep\n");
+    await putFile(cmdFile(t.ws, "gone"), "Gone\n");
+    await putFile(join(t.ws, ".opencode/command/old.md"), "Old singular\n");
+    await putFile(join(t.ws, ".opencode/command/twin.md"), "Twin singular\n");
+    await putFile(cmdFile(t.ws, "twin"), "Twin plural\n");
   });
   after(() => t.close());
 
@@ -296,7 +283,7 @@ describe("DELETE /workspace/:id/commands/:name", () => {
   });
 
   test("unknown name -> 404, nothing changes", async () => {
-    await put(cmdFile(t.ws, "stay"), "Stay\n");
+    await putFile(cmdFile(t.ws, "stay"), "Stay\n");
     const before = await snapshot(t.base);
     await expectError(await t.h.call("DELETE", t.h.ws("/commands/nope")), 404, "not_found");
     assert.deepEqual(await snapshot(t.base), before);
@@ -308,7 +295,7 @@ describe("traversal through every name-taking route", () => {
   let outsideBefore: Record<string, string>;
   before(async () => {
     t = await withHarness();
-    await put(cmdFile(t.ws, "keep"), "Keep\n");
+    await putFile(cmdFile(t.ws, "keep"), "Keep\n");
     outsideBefore = await snapshot(t.outside);
   });
   after(() => t.close());
@@ -385,7 +372,7 @@ describe("approval, read-only", () => {
   test("manual approval denied -> 403 write_denied, files unchanged (POST and DELETE)", async () => {
     const t = await withHarness({ approval: { mode: "manual", timeoutMs: 5000 } });
     try {
-      await put(cmdFile(t.ws, "kept"), "Kept\n");
+      await putFile(cmdFile(t.ws, "kept"), "Kept\n");
       const before = await snapshot(t.base);
       for (const [method, path, body] of [
         ["POST", "/commands", { name: "kept", template: "Changed" }],
@@ -419,7 +406,7 @@ describe("approval, read-only", () => {
   test("read-only server -> 403 read_only, nothing written", async () => {
     const t = await withHarness({ readOnly: true });
     try {
-      await put(cmdFile(t.ws, "kept"), "Kept\n");
+      await putFile(cmdFile(t.ws, "kept"), "Kept\n");
       const before = await snapshot(t.base);
       await expectError(await t.h.call("POST", t.h.ws("/commands"), { name: "new", template: "x" }), 403, "read_only");
       await expectError(await t.h.call("DELETE", t.h.ws("/commands/kept")), 403, "read_only");
@@ -459,7 +446,7 @@ describe("many items", () => {
     try {
       await Promise.all(
         Array.from({ length: 250 }, (_, i) =>
-          put(
+          putFile(
             join(t.ws, ".opencode", i % 5 === 0 ? "command" : "commands", `cmd-${i}.md`),
             `---\ndescription: Command ${i}\nagent: build\n---\nDo thing ${i}\n`,
           ),

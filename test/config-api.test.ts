@@ -175,3 +175,83 @@ describe("PATCH config", () => {
     assert.equal(events[0]?.workspaceId, h.wsId);
   });
 });
+
+describe("workspace files of the wrong kind", () => {
+  const expect422 = async (res: Response, what: string) => {
+    assert.equal(res.status, 422, what);
+    const body = await json(res);
+    assert.equal(body.code, "invalid_file", what);
+    return body;
+  };
+
+  test("a folder named opencode.json is 422 invalid_file for every reader and writer, never a 500", async () => {
+    await mkdir(join(h.root, "opencode.json", "inside"), { recursive: true });
+    await writeFile(join(h.root, "opencode.json", "inside", "keep.txt"), "keep\n");
+    const before = await snapshot(h.root);
+    const calls: Array<[string, string, unknown?]> = [
+      ["GET", "/config"],
+      ["GET", "/plugins"],
+      ["GET", "/mcp"],
+      ["GET", "/export"],
+      ["PATCH", "/config", { opencode: { theme: "x" } }],
+      ["POST", "/plugins", { spec: "p" }],
+      ["POST", "/mcp", { name: "s", config: { type: "remote", url: "https://s.test/mcp" } }],
+      ["POST", "/import", { opencode: { theme: "x" } }],
+    ];
+    for (const [method, path, body] of calls) {
+      const error = await expect422(await h.call(method, h.ws(path), body), `${method} ${path}`);
+      assert.equal(error.details.file, "opencode.json");
+    }
+    assert.deepEqual(await snapshot(h.root), before);
+  });
+
+  test("a file named .opencode: reads find nothing below it; writes below it are 422 invalid_file and write nothing", async () => {
+    await writeFile(join(h.root, ".opencode"), "not a folder\n");
+    const before = await snapshot(h.root);
+    assert.deepEqual(await json(await h.call("GET", h.ws("/config"))), { opencode: {}, openwork: {}, updatedAt: null });
+    for (const path of ["/skills", "/commands", "/audit"]) {
+      const res = await h.call("GET", h.ws(path));
+      assert.equal(res.status, 200, path);
+      assert.deepEqual((await json(res)).items, [], path);
+    }
+    const writes: Array<[string, string, unknown]> = [
+      ["POST", "/skills", { name: "s", content: "Do s." }],
+      ["POST", "/commands", { name: "c", template: "Do c" }],
+      ["PATCH", "/config", { openwork: { a: 1 } }],
+      // Writes outside .opencode too: their audit entry could not be kept, so they are refused first.
+      ["PATCH", "/config", { opencode: { theme: "x" } }],
+      ["POST", "/plugins", { spec: "p" }],
+      ["POST", "/import", { skills: [{ name: "s", content: "Do s." }] }],
+    ];
+    for (const [method, path, body] of writes) await expect422(await h.call(method, h.ws(path), body), `${method} ${path}`);
+    assert.deepEqual(await snapshot(h.root), before);
+  });
+
+  test("a folder where the audit log must be is 422 before approval; nothing is written", async () => {
+    await mkdir(join(h.root, ".opencode/openwork/audit.jsonl"), { recursive: true });
+    const before = await snapshot(h.root);
+    const body = await expect422(await h.call("PATCH", h.ws("/config"), { opencode: { theme: "x" } }), "PATCH");
+    assert.equal(body.details.file, ".opencode/openwork/audit.jsonl");
+    assert.deepEqual(await snapshot(h.root), before);
+  });
+});
+
+describe("a PATCH that changes nothing", () => {
+  test("is answered without approval, audit entry or event", async () => {
+    const manual = await createHarness({ approval: { mode: "manual", timeoutMs: 60_000 } });
+    try {
+      await writeFile(join(manual.root, "opencode.json"), '{\n  "theme": "dark"\n}\n');
+      const before = await snapshot(manual.root);
+      for (const body of [{ opencode: {} }, { opencode: { theme: "dark" } }, { openwork: {} }]) {
+        const res = await manual.call("PATCH", manual.ws("/config"), body);
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.deepEqual((await json(res)).opencode, { theme: "dark" });
+      }
+      assert.deepEqual(manual.services.approvals.list(), []);
+      assert.deepEqual(await snapshot(manual.root), before, "no file, not even an audit log");
+      assert.deepEqual(manual.services.events.since(manual.wsId), []);
+    } finally {
+      await manual.close();
+    }
+  });
+});

@@ -292,6 +292,34 @@ describe("engine reload: busy sessions", () => {
     assert.deepEqual(await auditActions(h), []);
   });
 
+  test("the wait does not hold the write lock: a config PATCH to the same workspace completes meanwhile", async (t) => {
+    let busy = true;
+    const engine = await fakeEngine(t, (_req, res, seen) => {
+      if (seen.path === "/session/status") return reply(res, 200, { ses_1: { type: busy ? "busy" : "idle" } });
+      if (seen.path === "/instance/dispose") return reply(res, 200, true);
+      reply(res, 404, {});
+    });
+    const h = await harnessFor(t, { baseUrl: engine.url }, {}, { engine: { idleWaitMs: 10_000 } });
+    const reload = h.call("POST", h.ws("/engine/reload"));
+    // The reload is waiting on the busy session (approved, polling).
+    await waitFor(() => engine.seen.filter((s) => s.path === "/session/status").length >= 2, 3000);
+    let settled = false;
+    void reload.then(() => (settled = true));
+    const started = Date.now();
+    const patch = await h.call("PATCH", h.ws("/config"), { opencode: { share: "disabled" } });
+    assert.equal(patch.status, 200, await patch.clone().text());
+    assert.ok(Date.now() - started < 2000, `the PATCH took ${Date.now() - started} ms`);
+    assert.equal(settled, false, "the reload is still waiting");
+    assert.equal(engine.seen.filter((s) => s.path === "/instance/dispose").length, 0);
+
+    busy = false;
+    const res = await reload;
+    assert.equal(res.status, 200, await res.clone().text());
+    const dispose = engine.seen.filter((s) => s.path === "/instance/dispose");
+    assert.equal(dispose.length, 1);
+    assert.deepEqual(await auditActions(h), ["engine.reload", "config.patch"], "newest first: the PATCH landed before the reload");
+  });
+
   test("an engine without /session/status is treated as idle", async (t) => {
     const engine = await fakeEngine(t, (_req, res, seen) => {
       if (seen.path === "/instance/dispose") return reply(res, 200, true);

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import type { ServerSettings } from "../src/config.js";
 import { silentLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
-import type { ReloadEvent } from "../src/services/events.js";
+import { type ReloadEvent, ReloadEventLog } from "../src/services/events.js";
 import { createHarness, type Harness, json, TOKEN, tempDir, waitFor } from "./helpers/harness.js";
 
 interface SseMessage {
@@ -155,6 +155,34 @@ describe("GET /workspace/:id/events (JSON)", () => {
     assert.equal(res.status, 401);
     res = await h.app.request(h.ws("/events"), { headers: { Accept: "text/event-stream" } });
     assert.equal(res.status, 401, "the stream needs the token too");
+  });
+});
+
+describe("ReloadEventLog", () => {
+  test("unsubscribing twice never drops a later subscriber; a throwing listener does not stop the others", () => {
+    const log = new ReloadEventLog();
+    const first = log.subscribe("ws_a", () => {});
+    first();
+    const seen: number[] = [];
+    log.subscribe("ws_a", () => {
+      throw new Error("broken subscriber");
+    });
+    log.subscribe("ws_a", (e) => seen.push(e.seq));
+    first(); // again, after the workspace's listener set was recreated
+    assert.equal(log.listenerCount("ws_a"), 2);
+    log.record("ws_a", "skills");
+    log.record("ws_b", "skills");
+    assert.deepEqual(seen, [1]);
+  });
+
+  test("keeps the newest `capacity` events", () => {
+    const log = new ReloadEventLog(3);
+    for (let i = 0; i < 5; i++) log.record("ws_a", "config");
+    assert.deepEqual(
+      log.since("ws_a").map((e) => e.seq),
+      [3, 4, 5],
+    );
+    assert.equal(log.cursor, 5);
   });
 });
 

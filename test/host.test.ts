@@ -36,10 +36,11 @@ function sseReader(res: Response) {
       if (queue.length) return queue.shift()!;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error("sse: timed out waiting for an event");
+      let timer: NodeJS.Timeout | undefined;
       const chunk = await Promise.race([
         reader.read(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("sse: timed out waiting for an event")), left)),
-      ]);
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("sse: timed out waiting for an event")), left))),
+      ]).finally(() => clearTimeout(timer));
       if (chunk.done) throw new Error("sse: stream ended");
       buffer += decoder.decode(chunk.value, { stream: true });
     }
@@ -231,6 +232,22 @@ describe("approvals event stream", () => {
     assert.equal((await b.next()).event, "resolved");
     assert.equal((await write).status, 200);
     await b.cancel();
+    await waitFor(() => h.services.approvals.listenerCount === 0, 2000);
+  });
+});
+
+describe("approvals stream: aborting the request", () => {
+  test("drops the subscriber at once", async (t) => {
+    const h = await createHarness({ approval: { mode: "manual", timeoutMs: 2000 } });
+    t.after(() => h.close());
+    const controller = new AbortController();
+    const res = await h.app.request("/approvals", {
+      headers: { "X-OpenWork-Host-Token": HOST_TOKEN, ...SSE },
+      signal: controller.signal,
+    });
+    assert.equal((await sseReader(res).next()).event, "snapshot");
+    assert.equal(h.services.approvals.listenerCount, 1);
+    controller.abort();
     await waitFor(() => h.services.approvals.listenerCount === 0, 2000);
   });
 });

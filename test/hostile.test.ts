@@ -4,10 +4,10 @@
 // byte-identical, including a sibling folder that shares the workspace's name as a prefix.
 // Object.prototype is checked after every row (the `__proto__` / `constructor` cases).
 import assert from "node:assert/strict";
-import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
-import { dirname, join, sep } from "node:path";
+import { mkdir, rm, symlink } from "node:fs/promises";
+import { join, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createHarness, type Harness, HOST_TOKEN, json, snapshot, TOKEN, tempDir } from "./helpers/harness.js";
+import { createHarness, type Harness, HOST_TOKEN, json, putFile, snapshot, TOKEN, tempDir } from "./helpers/harness.js";
 
 // ---------------------------------------------------------------------------------------------
 // The world: <parent>/ws (the workspace), <parent>/outside, <parent>/ws-evil (sibling prefix),
@@ -24,29 +24,24 @@ interface World {
 
 const SKILL = (name: string, description = "A skill") => `---\nname: ${name}\ndescription: ${description}\n---\nBody of ${name}.\n`;
 
-async function put(file: string, text: string) {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, text);
-}
-
 async function makeWorld(): Promise<World> {
   const parent = await tempDir("ows-hostile-");
   const root = join(parent, "ws");
   const outside = join(parent, "outside");
   const evil = join(parent, "ws-evil");
   await mkdir(root);
-  await put(join(parent, "secret.txt"), "parent secret\n");
-  await put(join(outside, "secret.txt"), "outside secret\n");
-  await put(join(outside, "opencode.json"), '{ "theme": "outside" }\n');
-  await put(join(outside, "openwork.json"), '{ "outside": true }\n');
-  await put(join(outside, "skills", "outside-skill", "SKILL.md"), SKILL("outside-skill"));
-  await put(join(outside, "skills", "good", "SKILL.md"), SKILL("good", "outside twin"));
-  await put(join(outside, "commands", "outside-cmd.md"), "---\ndescription: outside\n---\nOutside template\n");
-  await put(join(outside, "commands", "good.md"), "Outside good\n");
-  await put(join(outside, "plugins", "evil.js"), "export default {}\n");
-  await put(join(outside, "openwork", "audit.jsonl"), "");
-  await put(join(evil, "skills", "evil-skill", "SKILL.md"), SKILL("evil-skill"));
-  await put(join(evil, "opencode.json"), '{ "theme": "evil" }\n');
+  await putFile(join(parent, "secret.txt"), "parent secret\n");
+  await putFile(join(outside, "secret.txt"), "outside secret\n");
+  await putFile(join(outside, "opencode.json"), '{ "theme": "outside" }\n');
+  await putFile(join(outside, "openwork.json"), '{ "outside": true }\n');
+  await putFile(join(outside, "skills", "outside-skill", "SKILL.md"), SKILL("outside-skill"));
+  await putFile(join(outside, "skills", "good", "SKILL.md"), SKILL("good", "outside twin"));
+  await putFile(join(outside, "commands", "outside-cmd.md"), "---\ndescription: outside\n---\nOutside template\n");
+  await putFile(join(outside, "commands", "good.md"), "Outside good\n");
+  await putFile(join(outside, "plugins", "evil.js"), "export default {}\n");
+  await putFile(join(outside, "openwork", "audit.jsonl"), "");
+  await putFile(join(evil, "skills", "evil-skill", "SKILL.md"), SKILL("evil-skill"));
+  await putFile(join(evil, "opencode.json"), '{ "theme": "evil" }\n');
   const h = await createHarness({}, { root });
   return {
     parent,
@@ -309,9 +304,9 @@ describe("hostile route parameters", () => {
   before(async () => {
     w = await makeWorld();
     // Real items, so a name that sneaks past validation would find something to break.
-    await put(join(w.root, ".opencode", "skills", "good", "SKILL.md"), SKILL("good"));
-    await put(join(w.root, ".opencode", "commands", "good.md"), "Good template\n");
-    await put(
+    await putFile(join(w.root, ".opencode", "skills", "good", "SKILL.md"), SKILL("good"));
+    await putFile(join(w.root, ".opencode", "commands", "good.md"), "Good template\n");
+    await putFile(
       join(w.root, "opencode.json"),
       '{\n  "plugin": ["good-plugin"],\n  "mcp": { "good": { "type": "remote", "url": "https://example.com" } }\n}\n',
     );
@@ -519,7 +514,7 @@ describe("hostile bodies", () => {
   let w: World;
   before(async () => {
     w = await makeWorld();
-    await put(join(w.root, "opencode.json"), '{\n  // keep me\n  "theme": "ws"\n}\n');
+    await putFile(join(w.root, "opencode.json"), '{\n  // keep me\n  "theme": "ws"\n}\n');
   });
   after(() => w.close());
 
@@ -1300,7 +1295,7 @@ describe("hostile files on disk", () => {
   scenario(
     "opencode.json with a top-level __proto__ key",
     async (w) => {
-      await put(join(w.root, "opencode.json"), '{ "__proto__": { "polluted": true }, "plugin": ["good-plugin"] }\n');
+      await putFile(join(w.root, "opencode.json"), '{ "__proto__": { "polluted": true }, "plugin": ["good-plugin"] }\n');
     },
     CONFIG_READERS("invalid_file"),
   );
@@ -1308,7 +1303,7 @@ describe("hostile files on disk", () => {
   scenario(
     "opencode.json with a nested constructor key",
     async (w) => {
-      await put(
+      await putFile(
         join(w.root, "opencode.json"),
         '{ "mcp": { "good": { "type": "remote", "url": "https://e.com", "constructor": { "prototype": { "polluted": 1 } } } } }\n',
       );
@@ -1319,7 +1314,7 @@ describe("hostile files on disk", () => {
   scenario(
     "opencode.jsonc that is not JSON",
     async (w) => {
-      await put(join(w.root, "opencode.jsonc"), "{ this is: not json ]\n");
+      await putFile(join(w.root, "opencode.jsonc"), "{ this is: not json ]\n");
     },
     CONFIG_READERS("invalid_file"),
   );
@@ -1327,7 +1322,7 @@ describe("hostile files on disk", () => {
   scenario(
     ".opencode/openwork.json with __proto__",
     async (w) => {
-      await put(join(w.root, ".opencode", "openwork.json"), '{ "__proto__": { "polluted": true } }\n');
+      await putFile(join(w.root, ".opencode", "openwork.json"), '{ "__proto__": { "polluted": true } }\n');
     },
     [
       { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file" },
@@ -1344,14 +1339,14 @@ describe("hostile files on disk", () => {
     "SKILL.md files that must not be evaluated or expanded",
     async (w) => {
       const skills = join(w.root, ".opencode", "skills");
-      await put(
+      await putFile(
         join(skills, "js-fm", "SKILL.md"),
         "---js\nmodule.exports = (() => { globalThis.polluted = 1; return { name: 'js-fm', description: 'x' } })()\n---\nBody\n",
       );
-      await put(join(skills, "not-yaml", "SKILL.md"), "---\nname: not-yaml\ndescription: [unclosed\n\t: :\n---\nBody\n");
-      await put(join(skills, "bomb", "SKILL.md"), bombSkill("bomb"));
-      await put(join(skills, "proto", "SKILL.md"), "---\nname: proto\ndescription: d\n__proto__:\n  polluted: true\n---\nBody\n");
-      await put(join(skills, "ok", "SKILL.md"), SKILL("ok"));
+      await putFile(join(skills, "not-yaml", "SKILL.md"), "---\nname: not-yaml\ndescription: [unclosed\n\t: :\n---\nBody\n");
+      await putFile(join(skills, "bomb", "SKILL.md"), bombSkill("bomb"));
+      await putFile(join(skills, "proto", "SKILL.md"), "---\nname: proto\ndescription: d\n__proto__:\n  polluted: true\n---\nBody\n");
+      await putFile(join(skills, "ok", "SKILL.md"), SKILL("ok"));
     },
     [
       {
@@ -1391,10 +1386,10 @@ describe("hostile files on disk", () => {
     "command files with an alias bomb and non-YAML frontmatter",
     async (w) => {
       const commands = join(w.root, ".opencode", "commands");
-      await put(join(commands, "bomb.md"), BOMB_COMMAND);
-      await put(join(commands, "js.md"), "---js\nglobalThis.polluted = 1\n---\nTemplate\n");
-      await put(join(commands, "proto.md"), "---\nconstructor: x\n---\nTemplate\n");
-      await put(join(commands, "ok.md"), "Fine\n");
+      await putFile(join(commands, "bomb.md"), BOMB_COMMAND);
+      await putFile(join(commands, "js.md"), "---js\nglobalThis.polluted = 1\n---\nTemplate\n");
+      await putFile(join(commands, "proto.md"), "---\nconstructor: x\n---\nTemplate\n");
+      await putFile(join(commands, "ok.md"), "Fine\n");
     },
     [
       {
@@ -1578,7 +1573,7 @@ describe("symlinks out of the workspace", () => {
     ".opencode -> outside",
     async (w) => {
       await symlink(w.outside, join(w.root, ".opencode"));
-      await put(
+      await putFile(
         join(w.root, "opencode.json"),
         '{ "plugin": ["good-plugin"], "mcp": { "good": { "type": "remote", "url": "https://e.com" } } }\n',
       );

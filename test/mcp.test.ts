@@ -1,27 +1,22 @@
 // GET/POST/DELETE /workspace/:id/mcp: name and config rules, disabledByTools, comment-preserving
 // edits, refusals that leave the files byte-identical.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { mcpDisabledByTools } from "../src/workspace/mcp.js";
-import { createHarness, type Harness, json, snapshot } from "./helpers/harness.js";
+import { createHarness, createSandbox, type Harness, json, type Sandbox, snapshot, waitFor } from "./helpers/harness.js";
 
-let parent: string;
+// The workspace sits in its own parent folder, beside a file no request may touch.
+let box: Sandbox;
 let h: Harness;
-let outside: string;
 beforeEach(async () => {
-  parent = await mkdtemp(join(tmpdir(), "ows-mcp-"));
-  const root = join(parent, "ws");
-  await mkdir(root);
-  outside = join(parent, "outside.txt");
-  await writeFile(outside, "outside\n");
-  h = await createHarness({}, { root });
+  box = await createSandbox("ows-mcp-");
+  h = await box.workspace();
 });
 afterEach(async () => {
   await h.close();
-  await rm(parent, { recursive: true, force: true });
+  await box.close();
 });
 
 const JSONC = `{
@@ -224,17 +219,32 @@ describe("POST mcp", () => {
     assert.deepEqual(JSON.parse(await read("opencode.json")).mcp, { s: LOCAL });
   });
 
+  test("a server added on disk while approval is pending is kept; the add re-reads under the lock", async () => {
+    await writeFile(join(h.root, "opencode.jsonc"), JSONC);
+    await h.close();
+    h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
+    const pending = h.call("POST", h.ws("/mcp"), { name: "s", config: LOCAL });
+    const approval = await waitFor(() => h.services.approvals.list()[0]);
+    assert.ok(approval);
+    const edited = JSONC.replace('"docs": {', '"other": { "type": "remote", "url": "https://other.test/mcp" },\n    "docs": {');
+    await writeFile(join(h.root, "opencode.jsonc"), edited);
+    await h.host("POST", `/approvals/${approval.id}`, { reply: "allow" });
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      (await json(res)).items.map((i: { name: string }) => i.name),
+      ["other", "docs", "s"],
+    );
+    assert.ok((await read("opencode.jsonc")).includes("/* keep me */"));
+  });
+
   test("a denied approval changes nothing; the approval names mcp.add and the file", async () => {
     await writeFile(join(h.root, "opencode.jsonc"), JSONC);
     await h.close();
     h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
     const before = await snapshot(h.root);
     const pending = h.call("POST", h.ws("/mcp"), { name: "s", config: LOCAL });
-    let approval = h.services.approvals.list()[0];
-    for (let i = 0; i < 200 && !approval; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      approval = h.services.approvals.list()[0];
-    }
+    const approval = await waitFor(() => h.services.approvals.list()[0]);
     assert.ok(approval);
     assert.equal(approval.action, "mcp.add");
     assert.deepEqual(approval.paths, ["opencode.jsonc"]);
@@ -306,14 +316,20 @@ describe("DELETE mcp", () => {
       if (status === 400) assert.equal((await json(res)).code, "invalid_name", name);
     }
     assert.deepEqual(await snapshot(h.root), before);
-    assert.equal(await readFile(outside, "utf8"), "outside\n");
+    assert.equal(await readFile(box.outside, "utf8"), "outside\n");
   });
 
   test("read-only refuses with 403 and writes nothing", async () => {
     await writeFile(join(h.root, "opencode.jsonc"), JSONC);
     await h.close();
     h = await createHarness({ readOnly: true }, { root: h.root });
-    for (const res of [await h.call("DELETE", h.ws("/mcp/docs")), await h.call("POST", h.ws("/mcp"), { name: "s", config: LOCAL })]) {
+    for (const res of [
+      await h.call("DELETE", h.ws("/mcp/docs")),
+      await h.call("POST", h.ws("/mcp"), { name: "s", config: LOCAL }),
+      // Read-only is answered before the request is validated.
+      await h.call("DELETE", h.ws("/mcp/unknown")),
+      await h.call("POST", h.ws("/mcp"), { name: "-bad", config: {} }),
+    ]) {
       assert.equal(res.status, 403);
       assert.equal((await json(res)).code, "read_only");
     }

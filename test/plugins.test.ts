@@ -6,28 +6,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { normalizePluginName } from "../src/workspace/plugins.js";
-import { createHarness, type Harness, HOST_TOKEN, json, snapshot } from "./helpers/harness.js";
+import { createHarness, createSandbox, type Harness, HOST_TOKEN, json, type Sandbox, snapshot, waitFor } from "./helpers/harness.js";
 
 // The global OpenCode folder is taken from XDG_CONFIG_HOME; point it at a temp folder.
 const xdg = await mkdtemp(join(tmpdir(), "ows-xdg-"));
 process.env.XDG_CONFIG_HOME = xdg;
 after(() => rm(xdg, { recursive: true, force: true }));
 
-let parent: string;
+// The workspace sits in its own parent folder, beside a file no request may touch.
+let box: Sandbox;
 let h: Harness;
-let outside: string;
 beforeEach(async () => {
-  // The workspace sits in its own parent folder, beside a file no request may touch.
-  parent = await mkdtemp(join(tmpdir(), "ows-plugins-"));
-  const root = join(parent, "ws");
-  await mkdir(root);
-  outside = join(parent, "outside.txt");
-  await writeFile(outside, "outside\n");
-  h = await createHarness({}, { root });
+  box = await createSandbox("ows-plugins-");
+  h = await box.workspace();
 });
 afterEach(async () => {
   await h.close();
-  await rm(parent, { recursive: true, force: true });
+  await box.close();
 });
 
 const LOAD_ORDER = ["config.global", "config.project", "dir.global", "dir.project"];
@@ -282,20 +277,32 @@ describe("POST plugins", () => {
     h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
     const before = await snapshot(h.root);
     const pending = h.call("POST", h.ws("/plugins"), { spec: "new-plugin" });
-    let id: string | undefined;
-    for (let i = 0; i < 200 && !id; i++) {
-      id = h.services.approvals.list()[0]?.id;
-      if (!id) await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.ok(id);
-    const approval = h.services.approvals.list()[0]!;
+    const approval = await waitFor(() => h.services.approvals.list()[0]);
+    assert.ok(approval);
     assert.equal(approval.action, "plugins.add");
     assert.deepEqual(approval.paths, ["opencode.jsonc"]);
-    await h.host("POST", `/approvals/${id}`, { reply: "deny" });
+    await h.host("POST", `/approvals/${approval.id}`, { reply: "deny" });
     const res = await pending;
     assert.equal(res.status, 403);
     assert.equal((await json(res)).code, "write_denied");
     assert.deepEqual(await snapshot(h.root), before);
+  });
+
+  test("an edit made on disk while approval is pending is kept; the add re-reads under the lock", async () => {
+    await writeFile(join(h.root, "opencode.jsonc"), JSONC);
+    await h.close();
+    h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
+    const pending = h.call("POST", h.ws("/plugins"), { spec: "new-plugin" });
+    const approval = await waitFor(() => h.services.approvals.list()[0]);
+    assert.ok(approval);
+    // Meanwhile an editor changes the theme and adds the same plugin at another version.
+    const edited = JSONC.replace('"dark"', '"light"').replace('["opencode-foo@1.2.0"]', '["opencode-foo@1.2.0", "new-plugin@2"]');
+    await writeFile(join(h.root, "opencode.jsonc"), edited);
+    await h.host("POST", `/approvals/${approval.id}`, { reply: "allow" });
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).changed, false, "the plugin was already there when the write ran");
+    assert.equal(await read("opencode.jsonc"), edited, "no duplicate spec is added and the editor's change is kept");
   });
 
   test("a read-only server refuses with 403 read_only, even for a no-op", async () => {
@@ -309,6 +316,11 @@ describe("POST plugins", () => {
     }
     const del = await h.call("DELETE", h.ws("/plugins/opencode-foo"));
     assert.equal(del.status, 403);
+    // Read-only is answered before the request is validated.
+    for (const res of [await h.call("POST", h.ws("/plugins"), { spec: "" }), await h.call("DELETE", h.ws("/plugins/unknown"))]) {
+      assert.equal(res.status, 403);
+      assert.equal((await json(res)).code, "read_only");
+    }
     assert.equal(await read("opencode.jsonc"), JSONC);
   });
 });
@@ -386,7 +398,7 @@ describe("DELETE plugins", () => {
       assert.ok(res.status < 500);
     }
     assert.deepEqual(await snapshot(h.root), before);
-    assert.equal(await readFile(outside, "utf8"), "outside\n");
+    assert.equal(await readFile(box.outside, "utf8"), "outside\n");
   });
 
   test("a delete that leaves a config OpenCode would refuse is 400 and changes nothing", async () => {

@@ -1,11 +1,11 @@
 // Skills API (SPEC section 4 "Skills" and the name/path rules), through HTTP.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync } from "node:fs";
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createHarness, HOST_TOKEN, json, snapshot, tempDir, waitFor } from "./helpers/harness.js";
+import { createHarness, expectError, HOST_TOKEN, json, putFile, snapshot, tempDir, waitFor } from "./helpers/harness.js";
 
 // Global skill folders come from HOME / XDG_CONFIG_HOME: point them at a temp dir for this process.
 const fakeHome = mkdtempSync(join(tmpdir(), "ows-home-"));
@@ -16,20 +16,6 @@ after(() => rm(fakeHome, { recursive: true, force: true }));
 
 const skillMd = (name: string, description: string, body = "Body.\n") => `---\nname: ${name}\ndescription: ${description}\n---\n${body}`;
 
-async function put(file: string, text: string) {
-  await mkdir(join(file, ".."), { recursive: true });
-  await writeFile(file, text);
-}
-
-async function expectError(res: Response, status: number, code: string) {
-  assert.equal(res.status, status, `expected ${status} ${code}`);
-  const body = await json(res);
-  assert.equal(body.code, code, JSON.stringify(body));
-  assert.equal(typeof body.message, "string");
-  assert.ok(!/\bat .+:\d+:\d+/.test(JSON.stringify(body)), "no stack trace");
-  return body;
-}
-
 /** A base folder holding `.git` (so the parent walk stops there), the workspace and a folder outside it. */
 async function sandbox() {
   const base = await tempDir("ows-skills-");
@@ -37,7 +23,7 @@ async function sandbox() {
   const ws = join(base, "ws");
   const outside = join(base, "outside");
   await mkdir(ws);
-  await put(join(outside, "secret", "SKILL.md"), skillMd("secret", "Outside the workspace"));
+  await putFile(join(outside, "secret", "SKILL.md"), skillMd("secret", "Outside the workspace"));
   return { base, ws, outside };
 }
 
@@ -59,14 +45,14 @@ describe("GET /workspace/:id/skills: discovery", () => {
   before(async () => {
     t = await withHarness();
     const { ws, base } = t;
-    await put(join(ws, ".opencode/skills/alpha/SKILL.md"), skillMd("alpha", "From .opencode/skills"));
-    await put(join(ws, ".opencode/skill/beta/SKILL.md"), skillMd("beta", "From .opencode/skill"));
-    await put(join(ws, ".claude/skills/gamma/SKILL.md"), skillMd("gamma", "From .claude/skills"));
-    await put(join(ws, ".agents/skills/delta/SKILL.md"), skillMd("delta", "From .agents/skills"));
+    await putFile(join(ws, ".opencode/skills/alpha/SKILL.md"), skillMd("alpha", "From .opencode/skills"));
+    await putFile(join(ws, ".opencode/skill/beta/SKILL.md"), skillMd("beta", "From .opencode/skill"));
+    await putFile(join(ws, ".claude/skills/gamma/SKILL.md"), skillMd("gamma", "From .claude/skills"));
+    await putFile(join(ws, ".agents/skills/delta/SKILL.md"), skillMd("delta", "From .agents/skills"));
     // Duplicates: the first folder (and the nearest directory) wins.
-    await put(join(ws, ".claude/skills/alpha/SKILL.md"), skillMd("alpha", "Loses to .opencode/skills"));
-    await put(join(base, ".opencode/skills/alpha/SKILL.md"), skillMd("alpha", "Loses to the workspace"));
-    await put(join(base, ".opencode/skills/parent-one/SKILL.md"), skillMd("parent-one", "From the git root"));
+    await putFile(join(ws, ".claude/skills/alpha/SKILL.md"), skillMd("alpha", "Loses to .opencode/skills"));
+    await putFile(join(base, ".opencode/skills/alpha/SKILL.md"), skillMd("alpha", "Loses to the workspace"));
+    await putFile(join(base, ".opencode/skills/parent-one/SKILL.md"), skillMd("parent-one", "From the git root"));
     // Not skills: each is skipped without breaking the listing.
     const bad: Record<string, string> = {
       "wrong-name": skillMd("other-name", "Name differs from folder"),
@@ -83,8 +69,8 @@ describe("GET /workspace/:id/skills: discovery", () => {
       Upper: skillMd("Upper", "Upper-case folder"),
       "a--b": skillMd("a--b", "Double hyphen"),
     };
-    for (const [folder, text] of Object.entries(bad)) await put(join(ws, ".opencode/skills", folder, "SKILL.md"), text);
-    await put(join(ws, ".opencode/skills/stray.md"), "not a folder");
+    for (const [folder, text] of Object.entries(bad)) await putFile(join(ws, ".opencode/skills", folder, "SKILL.md"), text);
+    await putFile(join(ws, ".opencode/skills/stray.md"), "not a folder");
     await mkdir(join(ws, ".opencode/skills/empty-folder"), { recursive: true });
   });
   after(() => t.close());
@@ -140,9 +126,9 @@ describe("parent walk", () => {
       const ws = join(repo, "packages", "ws");
       await mkdir(join(repo, ".git"), { recursive: true });
       await mkdir(ws, { recursive: true });
-      await put(join(top, ".opencode/skills/above-git/SKILL.md"), skillMd("above-git", "Above the git root"));
-      await put(join(repo, ".agents/skills/at-git/SKILL.md"), skillMd("at-git", "At the git root"));
-      await put(join(repo, "packages/.claude/skills/between/SKILL.md"), skillMd("between", "Between"));
+      await putFile(join(top, ".opencode/skills/above-git/SKILL.md"), skillMd("above-git", "Above the git root"));
+      await putFile(join(repo, ".agents/skills/at-git/SKILL.md"), skillMd("at-git", "At the git root"));
+      await putFile(join(repo, "packages/.claude/skills/between/SKILL.md"), skillMd("between", "Between"));
       const h = await createHarness({}, { root: ws });
       try {
         const { items } = await json(await h.call("GET", h.ws("/skills")));
@@ -163,8 +149,8 @@ describe("parent walk", () => {
     try {
       const ws = join(top, "ws");
       await mkdir(join(ws, ".git"), { recursive: true });
-      await put(join(top, ".opencode/skills/parent/SKILL.md"), skillMd("parent", "Parent"));
-      await put(join(ws, ".opencode/skills/own/SKILL.md"), skillMd("own", "Own"));
+      await putFile(join(top, ".opencode/skills/parent/SKILL.md"), skillMd("parent", "Parent"));
+      await putFile(join(ws, ".opencode/skills/own/SKILL.md"), skillMd("own", "Own"));
       const h = await createHarness({}, { root: ws });
       try {
         const { items } = await json(await h.call("GET", h.ws("/skills")));
@@ -185,7 +171,7 @@ describe("parent walk", () => {
     try {
       const ws = join(top, "a", "b", "ws");
       await mkdir(ws, { recursive: true });
-      await put(join(top, "a", ".opencode/skills/far-up/SKILL.md"), skillMd("far-up", "Two levels up"));
+      await putFile(join(top, "a", ".opencode/skills/far-up/SKILL.md"), skillMd("far-up", "Two levels up"));
       const h = await createHarness({}, { root: ws });
       try {
         const res = await h.call("GET", h.ws("/skills"));
@@ -205,10 +191,10 @@ describe("global skills", () => {
   let t: Awaited<ReturnType<typeof withHarness>>;
   before(async () => {
     t = await withHarness();
-    await put(join(fakeHome, ".config/opencode/skills/glob-oc/SKILL.md"), skillMd("glob-oc", "Global OpenCode"));
-    await put(join(fakeHome, ".claude/skills/glob-claude/SKILL.md"), skillMd("glob-claude", "Global Claude"));
-    await put(join(fakeHome, ".claude/skills/shared/SKILL.md"), skillMd("shared", "Global copy"));
-    await put(join(t.ws, ".opencode/skills/shared/SKILL.md"), skillMd("shared", "Project copy"));
+    await putFile(join(fakeHome, ".config/opencode/skills/glob-oc/SKILL.md"), skillMd("glob-oc", "Global OpenCode"));
+    await putFile(join(fakeHome, ".claude/skills/glob-claude/SKILL.md"), skillMd("glob-claude", "Global Claude"));
+    await putFile(join(fakeHome, ".claude/skills/shared/SKILL.md"), skillMd("shared", "Global copy"));
+    await putFile(join(t.ws, ".opencode/skills/shared/SKILL.md"), skillMd("shared", "Project copy"));
   });
   after(() => t.close());
 
@@ -261,6 +247,13 @@ describe("POST /workspace/:id/skills", () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { name: "plain", path: file("plain"), description: "Requested: yes", scope: "project" });
     assert.equal(await readFile(file("plain"), "utf8"), '---\nname: plain\ndescription: "Requested: yes"\n---\n# Plain\n\nDo things.\n');
+  });
+
+  test("content without frontmatter: a leading BOM stays out of the body, CRLF content gets CRLF fences", async () => {
+    assert.equal((await t.h.call("POST", t.h.ws("/skills"), { name: "bom", content: "\uFEFFDo bom things.\n" })).status, 200);
+    assert.equal(await readFile(file("bom"), "utf8"), "---\nname: bom\ndescription: Do bom things.\n---\nDo bom things.\n");
+    assert.equal((await t.h.call("POST", t.h.ws("/skills"), { name: "crlf", content: "Do crlf things.\r\n" })).status, 200);
+    assert.equal(await readFile(file("crlf"), "utf8"), "---\r\nname: crlf\r\ndescription: Do crlf things.\r\n---\r\nDo crlf things.\r\n");
   });
 
   test("description derived from the first non-heading paragraph line", async () => {
@@ -399,9 +392,9 @@ describe("DELETE /workspace/:id/skills/:name", () => {
   let t: Awaited<ReturnType<typeof withHarness>>;
   before(async () => {
     t = await withHarness();
-    await put(join(t.ws, ".opencode/skills/gone/SKILL.md"), skillMd("gone", "To delete"));
-    await put(join(t.ws, ".opencode/skills/gone/extra.txt"), "also removed");
-    await put(join(t.ws, ".claude/skills/claude-only/SKILL.md"), skillMd("claude-only", "Not managed"));
+    await putFile(join(t.ws, ".opencode/skills/gone/SKILL.md"), skillMd("gone", "To delete"));
+    await putFile(join(t.ws, ".opencode/skills/gone/extra.txt"), "also removed");
+    await putFile(join(t.ws, ".claude/skills/claude-only/SKILL.md"), skillMd("claude-only", "Not managed"));
   });
   after(() => t.close());
 
@@ -429,7 +422,7 @@ describe("traversal through every name-taking route", () => {
   let outsideBefore: Record<string, string>;
   before(async () => {
     t = await withHarness();
-    await put(join(t.ws, ".opencode/skills/keep/SKILL.md"), skillMd("keep", "Keep"));
+    await putFile(join(t.ws, ".opencode/skills/keep/SKILL.md"), skillMd("keep", "Keep"));
     outsideBefore = await snapshot(t.outside);
   });
   after(() => t.close());
@@ -503,7 +496,7 @@ describe("approval, read-only", () => {
   test("manual approval denied -> 403 write_denied, files unchanged (POST and DELETE)", async () => {
     const t = await withHarness({ approval: { mode: "manual", timeoutMs: 5000 } });
     try {
-      await put(join(t.ws, ".opencode/skills/kept/SKILL.md"), skillMd("kept", "Kept"));
+      await putFile(join(t.ws, ".opencode/skills/kept/SKILL.md"), skillMd("kept", "Kept"));
       const before = await snapshot(t.base);
       for (const [method, path, body] of [
         ["POST", "/skills", { name: "kept", content: skillMd("kept", "Changed") }],
@@ -538,7 +531,7 @@ describe("approval, read-only", () => {
   test("read-only server -> 403 read_only, nothing written", async () => {
     const t = await withHarness({ readOnly: true });
     try {
-      await put(join(t.ws, ".opencode/skills/kept/SKILL.md"), skillMd("kept", "Kept"));
+      await putFile(join(t.ws, ".opencode/skills/kept/SKILL.md"), skillMd("kept", "Kept"));
       const before = await snapshot(t.base);
       await expectError(await t.h.call("POST", t.h.ws("/skills"), { name: "new", content: "x" }), 403, "read_only");
       await expectError(await t.h.call("DELETE", t.h.ws("/skills/kept")), 403, "read_only");
@@ -574,7 +567,7 @@ describe("many items", () => {
       const folders = [".opencode/skills", ".claude/skills"];
       await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
-          put(join(t.ws, folders[i % 2]!, `skill-${i}`, "SKILL.md"), skillMd(`skill-${i}`, `Skill number ${i}`, "Body\n".repeat(40))),
+          putFile(join(t.ws, folders[i % 2]!, `skill-${i}`, "SKILL.md"), skillMd(`skill-${i}`, `Skill number ${i}`, "Body\n".repeat(40))),
         ),
       );
       await t.h.call("GET", t.h.ws("/skills")); // warm-up

@@ -2,33 +2,25 @@
 // validation (nothing written when any item is invalid), merge/replace, preview writes nothing,
 // and export -> import into an empty workspace reproduces the export.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { createHarness, type Harness, json, snapshot } from "./helpers/harness.js";
+import { createSandbox, type Harness, json, type Sandbox, snapshot, waitFor } from "./helpers/harness.js";
 
-let parent: string;
+// Workspaces sit in one parent folder, beside a file no request may touch.
+let box: Sandbox;
 let h: Harness;
-let outside: string;
 const extra: Harness[] = [];
-
-async function workspaceIn(name: string, overrides = {}): Promise<Harness> {
-  const root = join(parent, name);
-  await mkdir(root, { recursive: true });
-  return createHarness(overrides, { root });
-}
+const workspaceIn = (name: string, overrides = {}) => box.workspace(name, overrides);
 
 beforeEach(async () => {
-  parent = await mkdtemp(join(tmpdir(), "ows-transfer-"));
-  outside = join(parent, "outside.txt");
-  await writeFile(outside, "outside\n");
+  box = await createSandbox("ows-transfer-");
   h = await workspaceIn("ws");
 });
 afterEach(async () => {
   await h.close();
   for (const x of extra.splice(0)) await x.close();
-  await rm(parent, { recursive: true, force: true });
+  await box.close();
 });
 
 const JSONC = `{
@@ -96,18 +88,18 @@ describe("GET export", () => {
   });
 
   test("skills of a parent folder are not exported as the workspace's", async () => {
-    await mkdir(join(parent, ".opencode/skills/parental"), { recursive: true });
-    await writeFile(join(parent, ".opencode/skills/parental/SKILL.md"), "---\nname: parental\ndescription: from above\n---\nx\n");
+    await mkdir(join(box.parent, ".opencode/skills/parental"), { recursive: true });
+    await writeFile(join(box.parent, ".opencode/skills/parental/SKILL.md"), "---\nname: parental\ndescription: from above\n---\nx\n");
     const listed = (await json(await h.call("GET", h.ws("/skills")))).items.map((i: { name: string }) => i.name);
     assert.ok(listed.includes("parental"), "the listing sees the parent's skill");
     assert.deepEqual((await json(await h.call("GET", h.ws("/export")))).skills, []);
   });
 
   test("a skill folder symlinked to a place outside the workspace is not exported", async () => {
-    await mkdir(join(parent, "shared/secret"), { recursive: true });
-    await writeFile(join(parent, "shared/secret/SKILL.md"), "---\nname: secret\ndescription: s\n---\nsecret body\n");
+    await mkdir(join(box.parent, "shared/secret"), { recursive: true });
+    await writeFile(join(box.parent, "shared/secret/SKILL.md"), "---\nname: secret\ndescription: s\n---\nsecret body\n");
     await mkdir(join(h.root, ".opencode/skills"), { recursive: true });
-    await symlink(join(parent, "shared/secret"), join(h.root, ".opencode/skills/secret"));
+    await symlink(join(box.parent, "shared/secret"), join(h.root, ".opencode/skills/secret"));
     const body = await json(await h.call("GET", h.ws("/export")));
     assert.deepEqual(body.skills, []);
   });
@@ -353,16 +345,16 @@ describe("POST import", () => {
       assert.equal((await json(res)).code, "invalid_name", name);
     }
     assert.deepEqual(await snapshot(h.root), before);
-    assert.equal(await readFile(outside, "utf8"), "outside\n");
+    assert.equal(await readFile(box.outside, "utf8"), "outside\n");
   });
 
   test("skill and command folders symlinked outside the workspace are refused with path_escape", async () => {
-    const elsewhere = join(parent, "elsewhere");
+    const elsewhere = join(box.parent, "elsewhere");
     await mkdir(elsewhere);
     await mkdir(join(h.root, ".opencode"), { recursive: true });
     await symlink(elsewhere, join(h.root, ".opencode/skills"));
     await symlink(elsewhere, join(h.root, ".opencode/commands"));
-    const before = await snapshot(parent);
+    const before = await snapshot(box.parent);
     const bodies = [
       { skills: [{ name: "evil", content: "---\nname: evil\ndescription: d\n---\n" }] },
       { commands: [{ name: "evil", template: "t" }] },
@@ -376,7 +368,7 @@ describe("POST import", () => {
         assert.equal(answer.details.part, Object.keys(body)[0]);
       }
     }
-    assert.deepEqual(await snapshot(parent), before);
+    assert.deepEqual(await snapshot(box.parent), before);
     assert.deepEqual(await readdir(elsewhere), []);
   });
 
@@ -389,11 +381,7 @@ describe("POST import", () => {
       opencode: { theme: "light" },
       skills: [{ name: "gamma", content: "---\nname: gamma\ndescription: g\n---\n" }],
     });
-    let approval = h.services.approvals.list()[0];
-    for (let i = 0; i < 200 && !approval; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      approval = h.services.approvals.list()[0];
-    }
+    const approval = await waitFor(() => h.services.approvals.list()[0]);
     assert.ok(approval);
     assert.equal(approval.action, "config.import");
     assert.deepEqual(approval.paths, ["opencode.jsonc", ".opencode/skills/gamma/SKILL.md"]);

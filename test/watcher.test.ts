@@ -143,6 +143,26 @@ describe("watcher: changes made by others", () => {
     assert.deepEqual(events.map((e) => e.reason).sort(), ["commands", "config"], JSON.stringify(events));
   });
 
+  test("a steady stream of changes still reports every maxWaitMs", async (t) => {
+    const h = await createHarness({}, { services: { watch: true, watcher: { debounceMs: 200, maxWaitMs: 300 } } });
+    t.after(() => h.close());
+    await h.services.watcher!.ready;
+    // The folder exists and is watched before the stream of saves starts.
+    await put(h.root, ".opencode/commands/busy.md", "Template\n");
+    await waitEvents(h, h.services.events.cursor, 1);
+    const cursor = h.services.events.cursor;
+    // A save every 40 ms for 1.2 s: the debounce alone would never fire before the end.
+    const until = Date.now() + 1200;
+    for (let i = 0; Date.now() < until; i++) {
+      await put(h.root, ".opencode/commands/busy.md", `Template ${i}\n`);
+      await sleep(40);
+    }
+    const during = eventsOf(h, cursor).length;
+    assert.ok(during >= 2, `reported ${during} time(s) while the changes went on`);
+    const events = await waitEvents(h, cursor, during + 1);
+    assert.ok(events.every((e) => e.reason === "commands" && e.trigger?.source === "watcher"));
+  });
+
   test("deleting a skill folder is reported", async (t) => {
     const h = await watched(t);
     await put(h.root, ".opencode/skills/gone/SKILL.md", "---\nname: gone\ndescription: Gone\n---\n");

@@ -1,14 +1,15 @@
+// Host approvals: the pending list (JSON, or live as SSE for the host page) and the host's answer.
 import { type Context, Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { ApiError } from "../errors.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { ApprovalEvent } from "../services/approvals.js";
 import type { Services } from "../services/index.js";
+import { liveStream, wantsEventStream } from "./sse.js";
 
 /** How often an idle approvals stream sends a comment line, so proxies keep it open. */
-export const APPROVAL_HEARTBEAT_MS = 15_000;
+const APPROVAL_HEARTBEAT_MS = 15_000;
 
 const replySchema = z.object({ reply: z.enum(["allow", "deny"]) });
 
@@ -25,43 +26,21 @@ export function approvalsRoutes(s: Services) {
     });
 }
 
-function wantsEventStream(accept: string | undefined): boolean {
-  return accept?.toLowerCase().includes("text/event-stream") ?? false;
-}
-
 /**
  * `GET /approvals` with `Accept: text/event-stream`: a `snapshot` event with the pending list
  * (`{ items, now }`, `now` being the server clock for countdowns), then a `requested` event per
  * new request and a `resolved` event per outcome, until the client goes away.
  */
 function approvalStream(c: Context<AppEnv>, s: Services) {
-  return streamSSE(c, async (stream) => {
-    // Writes are chained so events leave in the order they happened.
-    let queue = Promise.resolve();
-    const push = (chunk: () => Promise<unknown>) => {
-      queue = queue.then(chunk).then(
-        () => undefined,
-        () => undefined,
-      );
-    };
-    const send = (event: string, data: unknown) => push(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
-    // Snapshot and subscription happen in the same tick: no request can fall between them.
+  return liveStream(c, APPROVAL_HEARTBEAT_MS, (out) => {
+    const send = (event: string, data: unknown) => out.send({ event, data: JSON.stringify(data) });
     send("snapshot", { items: s.approvals.list(), now: Date.now() });
-    const unsubscribe = s.approvals.subscribe((event: ApprovalEvent) => {
+    return s.approvals.subscribe((event: ApprovalEvent) => {
       if (event.type === "requested") send("requested", event.request);
       else {
         const { type: _type, ...outcome } = event;
         send("resolved", outcome);
       }
-    });
-    const heartbeat = setInterval(() => push(() => stream.write(": heartbeat\n\n")), APPROVAL_HEARTBEAT_MS);
-    heartbeat.unref?.();
-    await new Promise<void>((resolve) => {
-      stream.onAbort(() => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        resolve();
-      });
     });
   });
 }

@@ -41,9 +41,8 @@ export function commandsRoutes(s: Services) {
   app.post("/workspace/:id/commands", async (c) => {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
-    const body = await parseBody(c, upsertSchema);
-    // The body's `template` is the template; `content` (a whole file) is an import-only form.
-    const input = { ...body, template: body.template ?? null };
+    // The schema has no `content` (a whole command file, an import-only form), so zod drops it.
+    const input = await parseBody(c, upsertSchema);
     const plan = planCommandUpsert(workspace.path, input);
     await s.pipeline.run(workspace, actorOf(c), {
       action: "commands.upsert",

@@ -3,6 +3,8 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import type { ListingKind } from "../services/listing-cache.js";
+import type { WriteOperation } from "../services/write-pipeline.js";
+import { type ConfigFile, readProjectConfig, writeConfigText } from "../workspace/opencode-config.js";
 import type { Workspace } from "../workspaces.js";
 
 export function workspaceOf(c: Context<AppEnv>, s: Services): Workspace {
@@ -11,6 +13,11 @@ export function workspaceOf(c: Context<AppEnv>, s: Services): Workspace {
 
 export function actorOf(c: Context<AppEnv>) {
   return c.get("actor");
+}
+
+/** A boolean query flag such as `?includeGlobal=true`: `true`, `1` or `yes` (any case); else false. */
+export function queryFlag(c: Context<AppEnv>, name: string): boolean {
+  return ["true", "1", "yes"].includes((c.req.query(name) ?? "").toLowerCase());
 }
 
 /** Answers a listing from the per-workspace cache (exact bytes), loading it on a miss. */
@@ -24,4 +31,40 @@ export async function cachedListing(
 ) {
   const cached = await s.listings.get(workspace.id, kind, variant, async () => ({ json: await load() }));
   return c.body(cached.body, 200, { "Content-Type": "application/json" });
+}
+
+export interface ProjectConfigWrite extends Pick<WriteOperation<boolean>, "action" | "target" | "reasons"> {
+  /** One line for the approver and the audit log; `file` is the config file's name. */
+  summary: (file: string) => string;
+  /**
+   * The new config text made from `current` (throwing ApiError when the edit is invalid), or null
+   * when nothing would change.
+   */
+  plan: (current: ConfigFile) => { text: string } | null;
+}
+
+/**
+ * An edit of the project config (plugins, MCP): planned against the file as it is now (so a bad
+ * edit is answered before approval is asked), then re-read and re-planned under the workspace
+ * lock, so a write that landed meanwhile is kept. Returns whether the file was changed: false,
+ * without approval, audit entry or event, when the plan changes nothing to begin with.
+ * Routes call `s.pipeline.assertWritable()` first.
+ */
+export async function writeProjectConfig(c: Context<AppEnv>, s: Services, workspace: Workspace, op: ProjectConfigWrite) {
+  const before = await readProjectConfig(workspace.path);
+  if (op.plan(before) === null) return false;
+  const { result } = await s.pipeline.run(workspace, actorOf(c), {
+    action: op.action,
+    target: op.target,
+    summary: op.summary(before.file),
+    paths: [before.file],
+    reasons: op.reasons,
+    apply: async () => {
+      const current = await readProjectConfig(workspace.path);
+      const planned = op.plan(current);
+      if (planned) await writeConfigText(current, planned.text);
+      return planned !== null;
+    },
+  });
+  return result;
 }

@@ -30,15 +30,18 @@ export function engineRoutes(s: Services) {
     }
     // Checked before approval is asked: no engine, nothing to approve.
     const target = engineTarget(workspace);
-    const { result } = await s.pipeline.run(workspace, actorOf(c), {
+    const { result: reloadedAt } = await s.pipeline.run(workspace, actorOf(c), {
       action: "engine.reload",
       target: target.directory,
       summary: `Reload the OpenCode engine for ${target.directory}${force ? " (force: running sessions are aborted)" : ""}`,
       paths: [],
       reasons: [],
       allowWhenReadOnly: true,
-      apply: () => s.engine.reload(workspace, { force, ...(idleWaitMs !== undefined ? { idleWaitMs } : {}) }),
+      // The wait for busy sessions (up to `waitMs`) must not hold the workspace's write lock:
+      // writes that land meanwhile are picked up by the dispose that follows anyway.
+      beforeLock: force ? undefined : () => s.engine.waitUntilIdle(target, idleWaitMs),
+      apply: () => s.engine.dispose(target),
     });
-    return c.json({ ok: true, reloadedAt: result.reloadedAt });
+    return c.json({ ok: true, reloadedAt });
   });
 }

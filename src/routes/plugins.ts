@@ -1,10 +1,13 @@
+// Plugins: list config specs and plugin files (global ones with ?includeGlobal=true), add and
+// remove config specs. Writes are project-config edits (writeProjectConfig): validated first,
+// re-planned under the lock.
 import { Hono } from "hono";
 import { z } from "zod";
 import { assertHost } from "../http/auth.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
-import { readProjectConfig, writeConfigText } from "../workspace/opencode-config.js";
+import { readProjectConfig } from "../workspace/opencode-config.js";
 import {
   listPlugins,
   normalizePluginName,
@@ -13,7 +16,7 @@ import {
   planPluginRemove,
   validatePluginSpec,
 } from "../workspace/plugins.js";
-import { actorOf, cachedListing, workspaceOf } from "./context.js";
+import { cachedListing, queryFlag, workspaceOf, writeProjectConfig } from "./context.js";
 
 const addSchema = z.object({ spec: z.string() });
 
@@ -27,56 +30,37 @@ export function pluginsRoutes(s: Services) {
 
   app.get("/workspace/:id/plugins", async (c) => {
     const workspace = workspaceOf(c, s);
-    const includeGlobal = ["true", "1", "yes"].includes((c.req.query("includeGlobal") ?? "").toLowerCase());
+    const includeGlobal = queryFlag(c, "includeGlobal");
     if (includeGlobal) assertHost(c.get("isHost"));
     return cachedListing(c, s, workspace, "plugins", String(includeGlobal), () => listing(workspace.path, includeGlobal));
   });
 
   app.post("/workspace/:id/plugins", async (c) => {
     const workspace = workspaceOf(c, s);
-    const body = await parseBody(c, addSchema);
-    const spec = validatePluginSpec(body.spec);
-    const before = await readProjectConfig(workspace.path);
-    // Validate (and detect a no-op) before anyone is asked: a spec whose name is already present
-    // changes nothing, so it needs no approval and leaves no audit entry or reload event.
     s.pipeline.assertWritable();
-    if (!planPluginAdd(before, spec).changed) {
-      return c.json({ ...(await listing(workspace.path)), changed: false });
-    }
-    await s.pipeline.run(workspace, actorOf(c), {
+    const spec = validatePluginSpec((await parseBody(c, addSchema)).spec);
+    // A spec whose name is already present changes nothing: no approval, audit entry or event.
+    const changed = await writeProjectConfig(c, s, workspace, {
       action: "plugins.add",
       target: spec,
-      summary: `Add plugin ${spec} to ${before.file}`,
-      paths: [before.file],
+      summary: (file) => `Add plugin ${spec} to ${file}`,
       reasons: ["plugins"],
-      precheck: async () => {
-        planPluginAdd(before, spec);
-      },
-      apply: async () => {
-        const current = await readProjectConfig(workspace.path);
-        const plan = planPluginAdd(current, spec);
-        if (plan.changed) await writeConfigText(current, plan.text);
-      },
+      plan: (current) => planPluginAdd(current, spec),
     });
-    return c.json({ ...(await listing(workspace.path)), changed: true });
+    return c.json({ ...(await listing(workspace.path)), changed });
   });
 
   // `{.+}` also accepts an unencoded scoped name (`@scope/pkg`); Hono decodes `%2F` and `%40`.
   app.delete("/workspace/:id/plugins/:name{.+}", async (c) => {
     const workspace = workspaceOf(c, s);
+    s.pipeline.assertWritable();
     const name = validatePluginSpec(c.req.param("name"), "name");
-    const before = await readProjectConfig(workspace.path);
-    planPluginRemove(before, name); // 404 / 400 before approval
-    await s.pipeline.run(workspace, actorOf(c), {
+    await writeProjectConfig(c, s, workspace, {
       action: "plugins.remove",
       target: normalizePluginName(name),
-      summary: `Remove plugin ${normalizePluginName(name)} from ${before.file}`,
-      paths: [before.file],
+      summary: (file) => `Remove plugin ${normalizePluginName(name)} from ${file}`,
       reasons: ["plugins"],
-      apply: async () => {
-        const current = await readProjectConfig(workspace.path);
-        await writeConfigText(current, planPluginRemove(current, name).text);
-      },
+      plan: (current) => planPluginRemove(current, name),
     });
     return c.json(await listing(workspace.path));
   });

@@ -7,12 +7,10 @@ import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, writeSkill } from "../workspace/skills.js";
-import { actorOf, cachedListing, workspaceOf } from "./context.js";
+import { actorOf, cachedListing, queryFlag, workspaceOf } from "./context.js";
 
 // Types beyond "is it there" are checked by planSkillUpsert, so an import gets the same answers.
 const upsertSchema = z.object({ name: z.unknown().optional(), content: z.unknown().optional(), description: z.unknown().optional() });
-
-const truthy = (value: string | undefined) => value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
 
 export function skillsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -20,7 +18,7 @@ export function skillsRoutes(s: Services) {
 
   app.get("/workspace/:id/skills", async (c) => {
     const workspace = workspaceOf(c, s);
-    const includeGlobal = truthy(c.req.query("includeGlobal"));
+    const includeGlobal = queryFlag(c, "includeGlobal");
     if (includeGlobal) assertHost(c.get("isHost")); // global skills are the host user's own
     return cachedListing(c, s, workspace, "skills", String(includeGlobal), async () => ({
       items: await listSkills(workspace.path, { includeGlobal, onSkip }),
@@ -46,7 +44,7 @@ export function skillsRoutes(s: Services) {
       reasons: ["skills"],
       apply: async () => writeSkill(await planSkillUpsert(workspace.path, body)),
     });
-    return c.json({ name: result.name, path: result.path, description: result.description, scope: "project" as const });
+    return c.json(result);
   });
 
   app.delete("/workspace/:id/skills/:name", async (c) => {

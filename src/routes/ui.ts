@@ -2,7 +2,7 @@
 // without auth — the page asks for the host token itself and sends it on its data calls.
 // Only the files named here are served, so no request path ever reaches the filesystem.
 import { readFile } from "node:fs/promises";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../http/env.js";
 
 // From src/routes/ (tsx) and from dist/routes/ (built) alike this is <package root>/src/ui/:
@@ -41,7 +41,7 @@ export function uiRoutes() {
     return file;
   };
 
-  const serve = (name: string) => async (c: import("hono").Context<AppEnv>) => {
+  const serve = (name: string) => async (c: Context<AppEnv>) => {
     const body = await load(name);
     return c.body(new Uint8Array(body), 200, {
       "Content-Type": ASSETS[name]!,

@@ -2,8 +2,9 @@
 // Appends happen under the workspace's write lock; reads go backwards from the end of the file
 // so a long history costs only what is asked for, and a torn last line is skipped.
 import { randomUUID } from "node:crypto";
-import { mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, open, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { ApiError } from "../errors.js";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
 import { resolveInside } from "../workspace/paths.js";
@@ -34,6 +35,33 @@ export class AuditLog {
   /** The log file of a workspace; 400 path_escape when it resolves outside it (a symlink). */
   file(root: string): string {
     return resolveInside(root, AUDIT_LOG);
+  }
+
+  /**
+   * Proves an entry could be appended, before a write is approved and made: the log stays inside
+   * the workspace, and no file sits where one of its folders must be (422 invalid_file). A write
+   * whose audit entry would fail is refused up front, never made and left unaudited.
+   */
+  async assertAppendable(root: string): Promise<void> {
+    const file = this.file(root);
+    const expect: Array<[string, "folder" | "file"]> = [
+      [join(root, ".opencode"), "folder"],
+      [dirname(file), "folder"],
+      [file, "file"],
+    ];
+    for (const [path, kind] of expect) {
+      let info: import("node:fs").Stats;
+      try {
+        info = await stat(path);
+      } catch (error) {
+        if (isNotFound(error)) return; // created on the first append
+        throw error;
+      }
+      if (kind === "folder" ? !info.isDirectory() : !info.isFile()) {
+        const name = relative(root, path).split(sep).join("/");
+        throw new ApiError(422, "invalid_file", `${name} must be a ${kind} for the audit log`, { file: name });
+      }
+    }
   }
 
   async append(root: string, entry: NewAuditEntry): Promise<AuditEntry> {

@@ -15,23 +15,9 @@ export interface EngineOptions {
   pollIntervalMs?: number;
 }
 
-export interface ReloadOptions {
-  /** Reload at once, even when a session is running (OpenCode aborts it). */
-  force?: boolean;
-  /** Overrides `idleWaitMs` for this call. */
-  idleWaitMs?: number;
-}
-
 export interface EngineTarget {
   baseUrl: string;
   directory: string;
-}
-
-export interface ReloadResult {
-  ok: true;
-  reloadedAt: number;
-  /** How long we waited for busy sessions, in ms. */
-  waitedMs: number;
 }
 
 export const ENGINE_DEFAULTS = { requestTimeoutMs: 10_000, idleWaitMs: 30_000, pollIntervalMs: 500 };
@@ -66,17 +52,20 @@ export class EngineClient {
     this.options = { ...ENGINE_DEFAULTS, ...stripUndefined(options) };
   }
 
-  async reload(workspace: Workspace, options: ReloadOptions = {}): Promise<ReloadResult> {
-    const target = engineTarget(workspace);
-    const started = Date.now();
-    if (!options.force) await this.waitUntilIdle(target, options.idleWaitMs ?? this.options.idleWaitMs);
-    const waitedMs = Date.now() - started;
+  /**
+   * Drops the engine's instance for the target directory, so the next request builds a fresh one
+   * from the files. Returns when it was done (ms since the epoch).
+   */
+  async dispose(target: EngineTarget): Promise<number> {
     await this.call(target, "POST", "instance/dispose");
-    return { ok: true, reloadedAt: Date.now(), waitedMs };
+    return Date.now();
   }
 
-  /** Polls the session status until no session is busy; 409 `opencode_busy` after `waitMs`. */
-  private async waitUntilIdle(target: EngineTarget, waitMs: number): Promise<void> {
+  /**
+   * Polls the session status until no session is busy; 409 `opencode_busy` after `waitMs`
+   * (default `idleWaitMs`). An engine without session status (404) counts as idle.
+   */
+  async waitUntilIdle(target: EngineTarget, waitMs = this.options.idleWaitMs): Promise<void> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const res = await this.call(target, "GET", "session/status", { allow404: true });

@@ -74,7 +74,9 @@ export class ReloadEventLog {
     set.add(listener);
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(workspaceId);
+      // Only when the set is still the current one: a second call must not drop a set created
+      // since for other listeners.
+      if (set.size === 0 && this.listeners.get(workspaceId) === set) this.listeners.delete(workspaceId);
     };
   }
 

@@ -126,7 +126,11 @@ class WorkspaceWatch {
   }
 
   didWrite(paths: string[]): void {
-    const until = Date.now() + this.options.suppressMs;
+    const now = Date.now();
+    // Expired windows go here too, not only when a change comes in: a write that changed nothing
+    // on disk must not leave its paths behind for good.
+    for (const [p, until] of this.recent) if (until < now) this.recent.delete(p);
+    const until = now + this.options.suppressMs;
     for (const p of this.normalizeOwn(paths)) {
       const left = (this.writing.get(p) ?? 1) - 1;
       if (left > 0) this.writing.set(p, left);

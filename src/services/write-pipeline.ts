@@ -1,5 +1,5 @@
 // The one path every write takes (DESIGN "write pipeline"):
-//   read-only check -> precheck against the current files -> host approval ->
+//   read-only check -> precheck against the current files -> host approval -> beforeLock ->
 //   under the workspace lock: re-read, change, write atomically -> audit entry -> reload event.
 // A denied, timed-out or failed write changes no file and records no success.
 import { ApiError } from "../errors.js";
@@ -38,6 +38,12 @@ export interface WriteOperation<T> {
   allowWhenReadOnly?: boolean;
   /** Validation against the files as they are now, run before approval is asked. */
   precheck?: () => Promise<void>;
+  /**
+   * Runs once approval is granted, before the workspace lock is taken: a long wait that must not
+   * hold up other writes (the engine reload waits for busy sessions here). Throwing ends the
+   * operation: nothing is written or audited.
+   */
+  beforeLock?: () => Promise<void>;
   /** Runs under the workspace lock: read the latest bytes, change them, write atomically. */
   apply: () => Promise<T>;
 }
@@ -75,8 +81,8 @@ export class WritePipeline {
 
   async run<T>(workspace: Workspace, actor: Actor, op: WriteOperation<T>): Promise<{ result: T; audit: AuditEntry }> {
     if (!op.allowWhenReadOnly) this.assertWritable();
-    // The audit entry is written after the change: refuse now if it could not be (path_escape).
-    this.deps.audit.file(workspace.path);
+    // The audit entry is written after the change: refuse now if it could not be.
+    await this.deps.audit.assertAppendable(workspace.path);
     await op.precheck?.();
     const outcome = await this.deps.approvals.request({
       workspaceId: workspace.id,
@@ -93,6 +99,7 @@ export class WritePipeline {
       }[outcome.reason];
       throw new ApiError(403, "write_denied", message, { requestId: outcome.requestId, reason: outcome.reason });
     }
+    await op.beforeLock?.();
     return this.locks.run(workspace.id, async () => {
       for (const o of this.observers) o.willWrite?.(workspace, op.paths);
       let result: T;

@@ -256,6 +256,7 @@ function signOut(message = "") {
   state.session?.abort();
   state.session = null;
   for (const timer of state.timers.splice(0)) clearInterval(timer);
+  for (const ws of state.workspaces.values()) clearTimeout(ws.auditTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   state.hostToken = null;
   state.pairing = null;
@@ -396,7 +397,11 @@ function onApprovalMessage({ event, payload }) {
     state.skew = typeof payload.now === "number" ? payload.now - Date.now() : 0;
     const ids = new Set(payload.items.map((r) => r.id));
     // Answered while we were away: the outcome is unknown, so just drop the card.
-    for (const id of [...state.pending.keys()]) if (!ids.has(id)) removeCard(id);
+    for (const id of [...state.pending.keys()]) {
+      if (ids.has(id)) continue;
+      removeCard(id);
+      state.known.delete(id);
+    }
     for (const request of payload.items) if (!state.pending.has(request.id)) addPending(request, false);
     if (payload.items.length > 0) announce(`${payload.items.length} write${payload.items.length === 1 ? "" : "s"} waiting for approval.`);
     setConnection("live", "Live");
@@ -508,6 +513,7 @@ const OUTCOMES = {
 function resolvePending(outcome) {
   const request = state.pending.get(outcome.id)?.request ?? state.known.get(outcome.id);
   removeCard(outcome.id);
+  state.known.delete(outcome.id);
   if (state.decided.has(outcome.id)) return;
   state.decided.add(outcome.id);
   if (!request) return;
@@ -554,7 +560,7 @@ function renderWorkspaces(pairing) {
     const events = el("ul", { class: "log" });
     const eventsEmpty = el("p", { class: "empty", text: "None yet." });
     const eventsMode = el("span", { class: "tag", text: "connecting" });
-    const ws = { info, audit, auditEmpty, events, eventsEmpty, eventsMode, lastSeq: 0, seen: new Set(), auditTimer: 0, streams: true };
+    const ws = { info, audit, auditEmpty, events, eventsEmpty, eventsMode, lastSeq: 0, auditTimer: 0, streams: true };
     const reloadStatus = el("p", { class: "meta", role: "status" });
     const engine = info.baseUrl
       ? [
@@ -622,6 +628,8 @@ function scheduleAudit(ws) {
 }
 
 async function loadAudit(ws) {
+  // A timer or a finished reload from before a sign-out: that card is gone.
+  if (state.workspaces.get(ws.info.id) !== ws) return;
   try {
     const data = await api(`/workspace/${encodeURIComponent(ws.info.id)}/audit?limit=${MAX_ROWS}`, {
       client: true,
@@ -650,9 +658,9 @@ async function loadAudit(ws) {
 }
 
 function addEvent(ws, event, live) {
-  if (typeof event?.seq !== "number" || ws.seen.has(event.seq)) return;
-  ws.seen.add(event.seq);
-  ws.lastSeq = Math.max(ws.lastSeq, event.seq);
+  // Events arrive in seq order (history, then the stream after it): anything not newer is a repeat.
+  if (typeof event?.seq !== "number" || event.seq <= ws.lastSeq) return;
+  ws.lastSeq = event.seq;
   const trigger = event.trigger;
   const cause =
     trigger?.source === "watcher"
@@ -674,6 +682,8 @@ async function runEvents(ws, signal) {
   while (!signal.aborted) {
     try {
       const data = await api(`${path}?since=${ws.lastSeq}`, { client: true, signal });
+      // Seqs restart with the server, which then replays what it has from the start.
+      if (typeof data?.cursor === "number" && data.cursor < ws.lastSeq) ws.lastSeq = 0;
       for (const event of data?.items ?? []) addEvent(ws, event, !first);
       if (typeof data?.cursor === "number") ws.lastSeq = Math.max(ws.lastSeq, data.cursor);
       first = false;

@@ -4,12 +4,21 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { ApiError } from "../errors.js";
 
 export const TEMP_MARKER = ".owtmp-";
 
+/**
+ * Writes `data` to `target` atomically, creating missing parent folders. A file standing where a
+ * folder should be (or a folder where the file should be) is a 422 invalid_file, not a crash.
+ */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   const folder = dirname(target);
-  await mkdir(folder, { recursive: true });
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (error) {
+    throw inTheWay(error, target);
+  }
   const temp = join(folder, `.${basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`);
   let handle = await open(temp, "wx", 0o644);
   try {
@@ -25,7 +34,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await rename(temp, target);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw error;
+    throw inTheWay(error, target);
   }
   // Make the rename itself durable. Some platforms cannot open a folder; that is not fatal.
   try {
@@ -35,7 +44,15 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } catch {}
 }
 
-/** Reads a file as UTF-8, or returns null when it does not exist. */
+/** A write blocked by a file where a folder should be (or the reverse) is a 422; other errors stay as they are. */
+function inTheWay(error: unknown, target: string): unknown {
+  const code = (error as { code?: string }).code;
+  if (code !== "EEXIST" && code !== "ENOTDIR" && code !== "EISDIR") return error;
+  const message = `Cannot write ${basename(target)}: a file stands where a folder should be, or a folder where the file goes`;
+  return new ApiError(422, "invalid_file", message, { error: code });
+}
+
+/** Reads a file as UTF-8, or returns null when it does not exist (see isNotFound). */
 export async function readTextIfExists(path: string): Promise<string | null> {
   try {
     return await readFile(path, "utf8");
@@ -90,6 +107,8 @@ export async function sweepWorkspaceTempFiles(root: string): Promise<string[]> {
   return [...(await sweepTempFiles(root, 0)), ...(await sweepTempFiles(join(root, ".opencode")))];
 }
 
+/** True for "nothing there": the path does not exist, or a file stands where a folder on it should be. */
 export function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: string }).code === "ENOENT";
+  const code = typeof error === "object" && error !== null ? (error as { code?: string }).code : undefined;
+  return code === "ENOENT" || code === "ENOTDIR";
 }

@@ -10,7 +10,7 @@ import { removeRecursive, writeFileAtomic } from "./atomic-file.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside } from "./paths.js";
+import { displayPath, resolveInside, validateName } from "./paths.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -76,18 +76,12 @@ export interface ListCommandsOptions {
  * (the app sends `/name`). 400 invalid_name otherwise.
  */
 export function validateCommandName(name: unknown): string {
-  if (typeof name !== "string") throw badRequest("invalid_name", "Command name is required");
-  const stripped = name.replace(/^\/+/, "");
-  if (stripped.length === 0) throw badRequest("invalid_name", "Command name is required");
-  if (stripped.length > COMMAND_NAME_MAX) {
-    throw badRequest("invalid_name", `Command name is longer than ${COMMAND_NAME_MAX} characters`, { max: COMMAND_NAME_MAX });
-  }
-  if (!COMMAND_NAME_PATTERN.test(stripped)) {
-    throw badRequest("invalid_name", "Command name may only hold letters, digits, '_' and '-'", {
-      pattern: COMMAND_NAME_PATTERN.source,
-    });
-  }
-  return stripped;
+  return validateName(typeof name === "string" ? name.replace(/^\/+/, "") : name, {
+    label: "Command name",
+    pattern: COMMAND_NAME_PATTERN,
+    max: COMMAND_NAME_MAX,
+    must: "hold only letters, digits, '_' and '-'",
+  });
 }
 
 const hasText = (v: unknown): v is string => typeof v === "string" && v.trim() !== "";
@@ -114,19 +108,15 @@ export function renderCommandFile(fields: CommandFields): string {
   return text;
 }
 
+/** The listed item (keys in a stable order, for clients that diff responses; wrong-typed values left out). */
 function itemFrom(name: string, data: FrontmatterData, body: string, scope: CommandScope): CommandItem {
-  const item: CommandItem = { name, template: body.trim(), model: typeof data.model === "string" ? data.model : null, scope };
-  if (typeof data.description === "string") item.description = data.description;
-  if (typeof data.agent === "string") item.agent = data.agent;
-  if (typeof data.subtask === "boolean") item.subtask = data.subtask;
-  // Keep a stable key order for clients that diff responses.
   return {
-    name: item.name,
-    ...(item.description !== undefined ? { description: item.description } : {}),
-    template: item.template,
-    ...(item.agent !== undefined ? { agent: item.agent } : {}),
-    model: item.model,
-    ...(item.subtask !== undefined ? { subtask: item.subtask } : {}),
+    name,
+    ...(typeof data.description === "string" ? { description: data.description } : {}),
+    template: body.trim(),
+    ...(typeof data.agent === "string" ? { agent: data.agent } : {}),
+    model: typeof data.model === "string" ? data.model : null,
+    ...(typeof data.subtask === "boolean" ? { subtask: data.subtask } : {}),
     scope,
   };
 }

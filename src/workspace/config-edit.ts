@@ -1,11 +1,11 @@
 // The workspace config as one unit: read both files, and plan/apply a PATCH that replaces
 // top-level keys of the OpenCode config and shallow-merges OpenWork's own block.
 import { ApiError } from "../errors.js";
-import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import {
   type ConfigFile,
   configEtag,
   type JsonObject,
+  planKeyEdit,
   planProjectConfigEdit,
   readOpenworkConfig,
   readProjectConfig,
@@ -49,8 +49,7 @@ export function planConfigPatch(current: WorkspaceConfig, patch: ConfigPatch, if
     writes.push({ file: current.project, text });
   }
   if (patch.openwork && Object.keys(patch.openwork).length > 0) {
-    const text = setTopLevelKeys(current.openwork.text ?? "{}\n", toChanges(patch.openwork));
-    parseJsoncObject(text, current.openwork.file);
+    const { text } = planKeyEdit(current.openwork, toChanges(patch.openwork));
     writes.push({ file: current.openwork, text });
   }
   return { writes };

@@ -17,8 +17,6 @@ export interface ParsedMarkdown {
   hasFrontmatter: boolean;
   /** The frontmatter mapping ({} when there is none or it is empty). */
   data: FrontmatterData;
-  /** The YAML source between the fences ("" when there is none). */
-  yaml: string;
   /** Everything after the closing fence (the whole text when there is no frontmatter). */
   body: string;
   /** Line break used by the fences ("\n" or "\r\n"). */
@@ -33,15 +31,14 @@ export interface ParseOptions {
 }
 
 interface Fences {
-  /** Opening line's language tag after `---` (trimmed, lower-case). */
-  lang: string;
   yamlStart: number;
   yamlEnd: number;
   bodyStart: number;
-  /** 1-based line of the first YAML line in the whole text. */
-  firstLine: number;
   eol: string;
 }
+
+/** 1-based line of the first YAML line in the whole text (the one after the opening fence). */
+const FIRST_YAML_LINE = 2;
 
 function problem(options: ParseOptions, message: string, extra: Record<string, unknown> = {}): ApiError {
   const details = { file: options.file, ...extra };
@@ -71,7 +68,7 @@ function findFences(text: string, start: number, options: ParseOptions): Fences 
     const lineEnd = next === -1 ? text.length : next;
     const content = text.slice(lineStart, lineEnd).replace(/\r$/, "");
     if (/^---[ \t]*$/.test(content)) {
-      return { lang, yamlStart, yamlEnd: lineStart, bodyStart: next === -1 ? text.length : next + 1, firstLine: 2, eol };
+      return { yamlStart, yamlEnd: lineStart, bodyStart: next === -1 ? text.length : next + 1, eol };
     }
     if (next === -1) break;
     lineStart = next + 1;
@@ -80,7 +77,8 @@ function findFences(text: string, start: number, options: ParseOptions): Fences 
 }
 
 /** Parses the YAML of a frontmatter block into a plain mapping (throws 422/400). */
-function parseYamlMapping(yaml: string, firstLine: number, options: ParseOptions): { doc: Document; data: FrontmatterData } {
+function parseYamlMapping(yaml: string, options: ParseOptions): FrontmatterData {
+  const firstLine = FIRST_YAML_LINE;
   let doc: Document;
   try {
     doc = parseDocument(yaml, { prettyErrors: true, uniqueKeys: true, strict: true });
@@ -102,7 +100,7 @@ function parseYamlMapping(yaml: string, firstLine: number, options: ParseOptions
     // ReferenceError for an alias bomb, RangeError for absurd nesting: both are a bad file.
     throw problem(options, `frontmatter is not usable: ${(error as Error).message}`);
   }
-  if (value === null || value === undefined) return { doc, data: {} };
+  if (value === null || value === undefined) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     throw problem(options, "frontmatter must be a YAML mapping (key: value lines)", { line: firstLine, column: 1 });
   }
@@ -113,7 +111,7 @@ function parseYamlMapping(yaml: string, firstLine: number, options: ParseOptions
     throw problem(options, "frontmatter is nested too deeply");
   }
   if (forbidden) throw problem(options, `forbidden key "${forbidden.at(-1)}" in frontmatter`, { key: forbidden.join(".") });
-  return { doc, data: value as FrontmatterData };
+  return value as FrontmatterData;
 }
 
 /** Splits Markdown into frontmatter (parsed as YAML) and body. */
@@ -121,11 +119,10 @@ export function parseFrontmatter(text: string, options: ParseOptions): ParsedMar
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const fences = findFences(text, start, options);
   if (!fences) {
-    return { hasFrontmatter: false, data: {}, yaml: "", body: text.slice(start), eol: text.includes("\r\n") ? "\r\n" : "\n" };
+    return { hasFrontmatter: false, data: {}, body: text.slice(start), eol: text.includes("\r\n") ? "\r\n" : "\n" };
   }
-  const yaml = text.slice(fences.yamlStart, fences.yamlEnd);
-  const { data } = parseYamlMapping(yaml, fences.firstLine, options);
-  return { hasFrontmatter: true, data, yaml, body: text.slice(fences.bodyStart), eol: fences.eol };
+  const data = parseYamlMapping(text.slice(fences.yamlStart, fences.yamlEnd), options);
+  return { hasFrontmatter: true, data, body: text.slice(fences.bodyStart), eol: fences.eol };
 }
 
 /**

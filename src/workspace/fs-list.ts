@@ -1,7 +1,8 @@
 // Small helpers for listings that read many small files: bounded parallel reads and
 // "missing folder means empty" directory reads.
 import type { Dirent } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { isNotFound, readTextIfExists } from "./atomic-file.js";
 
 /** Files read at once by a listing: fast on 500 files, far below any open-file limit. */
 export const READ_CONCURRENCY = 32;
@@ -20,28 +21,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-const MISSING = new Set(["ENOENT", "ENOTDIR"]);
-
-export function isMissing(error: unknown): boolean {
-  return typeof error === "object" && error !== null && MISSING.has((error as { code?: string }).code ?? "");
-}
-
 /** The entries of a folder, or [] when it does not exist (or is not a folder). */
 export async function readDirIfExists(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
 }
 
-/** A file's text, or null when it (or a folder on its path) does not exist, or it is a folder. */
+/** Like readTextIfExists, but a folder in the file's place also counts as no file. */
 export async function readFileIfExists(file: string): Promise<string | null> {
   try {
-    return await readFile(file, "utf8");
+    return await readTextIfExists(file);
   } catch (error) {
-    if (isMissing(error) || (error as { code?: string }).code === "EISDIR") return null;
+    if ((error as { code?: string }).code === "EISDIR") return null;
     throw error;
   }
 }

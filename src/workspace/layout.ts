@@ -2,7 +2,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export const OPENCODE_DIR = ".opencode";
 export const OPENWORK_CONFIG = ".opencode/openwork.json";
 export const AUDIT_LOG = ".opencode/openwork/audit.jsonl";
 export const PROJECT_CONFIG_FILES = ["opencode.jsonc", "opencode.json"] as const;

@@ -4,7 +4,8 @@
 import picomatch from "picomatch";
 import { badRequest, notFound } from "../errors.js";
 import { FORBIDDEN_KEYS } from "./jsonc.js";
-import { type ConfigFile, type JsonObject, mcpEntryProblems, planProjectConfigEdit } from "./opencode-config.js";
+import { type ConfigEdit, type ConfigFile, type JsonObject, mcpEntryProblems, planProjectConfigEdit } from "./opencode-config.js";
+import { validateName } from "./paths.js";
 
 export interface McpItem {
   name: string;
@@ -20,16 +21,13 @@ const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !==
 
 /** `^[A-Za-z0-9_-]+$`, not starting with `-`, at most 128 characters, never a prototype key. */
 export function validateMcpName(raw: unknown): string {
-  if (typeof raw !== "string" || raw === "") throw badRequest("invalid_name", "MCP server name is required");
-  if (raw.length > MAX_MCP_NAME_LENGTH) {
-    throw badRequest("invalid_name", `MCP server name is longer than ${MAX_MCP_NAME_LENGTH} characters`);
-  }
-  if (!MCP_NAME.test(raw) || FORBIDDEN_KEYS.has(raw)) {
-    throw badRequest("invalid_name", "MCP server name must match ^[A-Za-z0-9_-]+$ and not start with '-'", {
-      name: raw.slice(0, MAX_MCP_NAME_LENGTH),
-    });
-  }
-  return raw;
+  return validateName(raw, {
+    label: "MCP server name",
+    pattern: MCP_NAME,
+    max: MAX_MCP_NAME_LENGTH,
+    must: "match ^[A-Za-z0-9_-]+$ and not start with '-'",
+    reserved: FORBIDDEN_KEYS,
+  });
 }
 
 const isStringRecord = (v: unknown) => isObject(v) && Object.values(v).every((x) => typeof x === "string");
@@ -151,12 +149,12 @@ export function listMcp(current: ConfigFile): McpItem[] {
 }
 
 /** Adds or replaces one server; the whole resulting config must still load. */
-export function planMcpAdd(current: ConfigFile, name: string, config: JsonObject): { text: string; value: JsonObject } {
+export function planMcpAdd(current: ConfigFile, name: string, config: JsonObject): ConfigEdit {
   const map = mcpMap(current);
   return planProjectConfigEdit(current, { mcp: { ...map, [name]: config } });
 }
 
-export function planMcpRemove(current: ConfigFile, name: string): { text: string; value: JsonObject } {
+export function planMcpRemove(current: ConfigFile, name: string): ConfigEdit {
   const map = mcpMap(current);
   if (!Object.hasOwn(map, name)) throw notFound(`MCP server "${name}" is not in ${current.file}`, { name });
   const { [name]: _removed, ...rest } = map;

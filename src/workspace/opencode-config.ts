@@ -1,7 +1,7 @@
 // The project's OpenCode config (`opencode.jsonc`, else `opencode.json`) and OpenWork's own
 // `.opencode/openwork.json`. Reads parse JSONC; writes are top-level key edits that keep comments.
 import { createHash } from "node:crypto";
-import { badRequest } from "../errors.js";
+import { ApiError, badRequest } from "../errors.js";
 import { readTextIfExists, writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
@@ -18,6 +18,16 @@ export interface ConfigFile {
   value: JsonObject;
 }
 
+/** A config file's text, or null when it does not exist; 422 invalid_file when it is a folder. */
+async function readConfigText(absolute: string, file: string): Promise<string | null> {
+  try {
+    return await readTextIfExists(absolute);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EISDIR") throw error;
+    throw new ApiError(422, "invalid_file", `${file} is a folder, not a file`, { file });
+  }
+}
+
 /**
  * `opencode.jsonc` when it exists, else `opencode.json` (which new writes create). A config file
  * that resolves outside the workspace (a symlink) is refused with 400 path_escape: it is neither
@@ -26,7 +36,7 @@ export interface ConfigFile {
 export async function readProjectConfig(root: string): Promise<ConfigFile> {
   for (const file of PROJECT_CONFIG_FILES) {
     const absolute = resolveInside(root, file);
-    const text = await readTextIfExists(absolute);
+    const text = await readConfigText(absolute, file);
     if (text !== null) return { file, absolute, text, value: parseJsoncObject(text, file) };
   }
   const file = "opencode.json";
@@ -35,7 +45,7 @@ export async function readProjectConfig(root: string): Promise<ConfigFile> {
 
 export async function readOpenworkConfig(root: string): Promise<ConfigFile> {
   const absolute = resolveInside(root, OPENWORK_CONFIG);
-  const text = await readTextIfExists(absolute);
+  const text = await readConfigText(absolute, OPENWORK_CONFIG);
   return { file: OPENWORK_CONFIG, absolute, text, value: text === null ? {} : parseJsoncObject(text, OPENWORK_CONFIG) };
 }
 
@@ -110,15 +120,26 @@ export function assertEngineLoadable(config: JsonObject, file: string): void {
   }
 }
 
+/** A planned edit of a config file: the new text and its parsed value. */
+export interface ConfigEdit {
+  text: string;
+  value: JsonObject;
+}
+
 /**
- * Applies top-level key replacements (undefined removes a key) to the project config and returns
- * the new text and value, after checking OpenCode would still load it. Does not write.
+ * Applies top-level key replacements (undefined removes a key) to a config file and returns the
+ * new text and value. Does not write. For `.opencode/openwork.json`, which OpenCode never reads.
  */
-export function planProjectConfigEdit(current: ConfigFile, changes: JsonObject): { text: string; value: JsonObject } {
+export function planKeyEdit(current: ConfigFile, changes: JsonObject): ConfigEdit {
   const text = setTopLevelKeys(current.text ?? "{}\n", changes);
-  const value = parseJsoncObject(text, current.file);
-  assertEngineLoadable(value, current.file);
-  return { text, value };
+  return { text, value: parseJsoncObject(text, current.file) };
+}
+
+/** planKeyEdit for the project config, after checking OpenCode would still load the result. */
+export function planProjectConfigEdit(current: ConfigFile, changes: JsonObject): ConfigEdit {
+  const edit = planKeyEdit(current, changes);
+  assertEngineLoadable(edit.value, current.file);
+  return edit;
 }
 
 export async function writeConfigText(file: ConfigFile, text: string): Promise<void> {

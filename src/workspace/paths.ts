@@ -1,5 +1,6 @@
 // Path containment: every path we build from a request must stay inside its workspace,
-// both lexically (no `..`, no absolute segments) and after symlinks are resolved.
+// both lexically (no `..`, no absolute segments) and after symlinks are resolved. Names taken
+// from a request are checked (validateName) before any path is built from them.
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { badRequest } from "../errors.js";
@@ -8,6 +9,11 @@ import { badRequest } from "../errors.js";
 export function isInside(root: string, child: string): boolean {
   const rel = relative(root, child);
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
+}
+
+/** True when `path` lies inside `root` both as written and after symlinks are resolved. */
+export function isContained(root: string, path: string): boolean {
+  return isInside(root, path) && isInside(realpathLoose(root), realpathLoose(path));
 }
 
 /**
@@ -61,6 +67,30 @@ export function resolveInside(root: string, ...segments: string[]): string {
     });
   }
   return target;
+}
+
+/** How one kind of name taken from a request (skill, command, MCP server) is checked. */
+export interface NameRule {
+  /** Names the thing in messages, e.g. "Skill name". */
+  label: string;
+  pattern: RegExp;
+  max: number;
+  /** Completes "<label> must ..." when the pattern does not match. */
+  must: string;
+  /** Names refused although they match (e.g. prototype keys, for names that become object keys). */
+  reserved?: ReadonlySet<string>;
+}
+
+/** Checks a name from a request before any path or key is built from it; 400 invalid_name otherwise. */
+export function validateName(raw: unknown, rule: NameRule): string {
+  if (typeof raw !== "string" || raw.length === 0) throw badRequest("invalid_name", `${rule.label} is required`);
+  if (raw.length > rule.max) {
+    throw badRequest("invalid_name", `${rule.label} is longer than ${rule.max} characters`, { max: rule.max });
+  }
+  if (!rule.pattern.test(raw) || rule.reserved?.has(raw)) {
+    throw badRequest("invalid_name", `${rule.label} must ${rule.must}`, { pattern: rule.pattern.source });
+  }
+  return raw;
 }
 
 /** Relative, forward-slashed path for messages, approvals and audit entries. */

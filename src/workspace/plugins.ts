@@ -2,13 +2,12 @@
 // plugin files (`*.js`, `*.ts`) in `.opencode/plugins/` (project) and the global OpenCode folder.
 // Adding and removing edit only the project config's `plugin` array; plugin files are listed,
 // never written.
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { isNotFound, readTextIfExists } from "./atomic-file.js";
+import { readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { parseJsoncObject } from "./jsonc.js";
 import { globalOpencodeDir } from "./layout.js";
-import { type ConfigFile, type JsonObject, planProjectConfigEdit } from "./opencode-config.js";
+import { type ConfigEdit, type ConfigFile, type JsonObject, planProjectConfigEdit } from "./opencode-config.js";
 import { displayPath } from "./paths.js";
 
 export type PluginSource = "config" | "dir.project" | "dir.global";
@@ -83,16 +82,10 @@ function listedSpecs(config: JsonObject): string[] {
 }
 
 async function pluginFiles(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => (e.isFile() || e.isSymbolicLink()) && PLUGIN_FILE.test(e.name))
-      .map((e) => e.name)
-      .sort();
-  } catch (error) {
-    if (isNotFound(error) || (error as { code?: string }).code === "ENOTDIR") return [];
-    throw error;
-  }
+  return (await readDirIfExists(dir))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && PLUGIN_FILE.test(e.name))
+    .map((e) => e.name)
+    .sort();
 }
 
 /** The global OpenCode config's plugin specs (a broken global file is skipped, not fatal). */
@@ -100,7 +93,7 @@ async function globalConfigSpecs(): Promise<string[]> {
   const dir = globalOpencodeDir();
   const specs: string[] = [];
   for (const file of ["config.json", "opencode.json", "opencode.jsonc"]) {
-    const text = await readTextIfExists(join(dir, file));
+    const text = await readFileIfExists(join(dir, file));
     if (text === null) continue;
     try {
       specs.push(...listedSpecs(parseJsoncObject(text, file)));
@@ -135,30 +128,21 @@ export async function listPlugins(root: string, project: ConfigFile, includeGlob
   return items;
 }
 
-export interface PluginEdit {
-  /** False when nothing would change (the name is already present). */
-  changed: boolean;
-  text: string;
-  value: JsonObject;
-}
-
-/** Plans adding `spec` to the project config. A spec whose name is already there is a no-op. */
-export function planPluginAdd(current: ConfigFile, spec: string): PluginEdit {
+/** Plans adding `spec` to the project config; null (a no-op) when a spec of that name is there. */
+export function planPluginAdd(current: ConfigFile, spec: string): ConfigEdit | null {
   const specs = configPluginSpecs(current.value, current.file);
   const name = normalizePluginName(spec);
-  if (specs.some((s) => normalizePluginName(s) === name)) {
-    return { changed: false, text: current.text ?? "", value: current.value };
-  }
-  return { changed: true, ...planProjectConfigEdit(current, { plugin: [...specs, spec] }) };
+  if (specs.some((s) => normalizePluginName(s) === name)) return null;
+  return planProjectConfigEdit(current, { plugin: [...specs, spec] });
 }
 
 /** Plans removing every spec with the normalised name of `name`; 404 when there is none. */
-export function planPluginRemove(current: ConfigFile, name: string): PluginEdit {
+export function planPluginRemove(current: ConfigFile, name: string): ConfigEdit {
   const specs = configPluginSpecs(current.value, current.file);
   const wanted = normalizePluginName(name);
   const kept = specs.filter((s) => normalizePluginName(s) !== wanted);
   if (kept.length === specs.length) {
     throw notFound(`Plugin "${name}" is not in ${current.file}`, { name });
   }
-  return { changed: true, ...planProjectConfigEdit(current, { plugin: kept }) };
+  return planProjectConfigEdit(current, { plugin: kept });
 }

@@ -3,14 +3,14 @@
 // `.agents/skills` in the workspace and each parent up to the first folder holding `.git`, plus the
 // global folders on request. Writes only ever touch `.opencode/skills/<name>/` of the workspace.
 // No HTTP here; list functions are pure reads so a cache can wrap them.
-import { lstat, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { pathExists, removeRecursive, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, pathExists, removeRecursive, writeFileAtomic } from "./atomic-file.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
-import { isMissing, mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside } from "./paths.js";
+import { displayPath, resolveInside, validateName } from "./paths.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -61,18 +61,12 @@ export interface SkillPlan {
 
 /** Checks a skill name taken from a request; returns it unchanged. 400 invalid_name otherwise. */
 export function validateSkillName(name: unknown): string {
-  if (typeof name !== "string" || name.length === 0) {
-    throw badRequest("invalid_name", "Skill name is required");
-  }
-  if (name.length > SKILL_NAME_MAX) {
-    throw badRequest("invalid_name", `Skill name is longer than ${SKILL_NAME_MAX} characters`, { max: SKILL_NAME_MAX });
-  }
-  if (!SKILL_NAME_PATTERN.test(name)) {
-    throw badRequest("invalid_name", "Skill name must be lower-case letters and digits separated by single hyphens", {
-      pattern: SKILL_NAME_PATTERN.source,
-    });
-  }
-  return name;
+  return validateName(name, {
+    label: "Skill name",
+    pattern: SKILL_NAME_PATTERN,
+    max: SKILL_NAME_MAX,
+    must: "be lower-case letters and digits separated by single hyphens",
+  });
 }
 
 /** Why a parsed SKILL.md does not count as a skill, or null when it does. */
@@ -270,7 +264,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
   };
   let text: string;
   if (!parsed.hasFrontmatter) {
-    text = renderFrontmatter({ name, description }, content);
+    text = rerender(); // a BOM stays out of the body; the fences take the content's line breaks
   } else if (fmName === name && fmDescription !== undefined) {
     text = content; // already complete: written byte for byte
   } else {
@@ -332,9 +326,9 @@ export async function planSkillDelete(root: string, name: unknown): Promise<Skil
   const { dir } = managedPaths(root, valid);
   let isFolder = false;
   try {
-    isFolder = (await lstat(dir)).isDirectory() || (await stat(dir)).isDirectory();
+    isFolder = (await stat(dir)).isDirectory(); // a symlink to a folder counts (resolveInside kept it inside)
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   if (!isFolder) throw notFound(`Skill "${valid}" not found in ${MANAGED_SKILLS_DIR}`, { name: valid });
   return { name: valid, dir, relativePath: `${displayPath(root, dir)}/` };

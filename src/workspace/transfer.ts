@@ -19,16 +19,17 @@ import {
   writeCommand,
 } from "./commands.js";
 import { readFileIfExists } from "./fs-list.js";
-import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import {
+  type ConfigEdit,
   type ConfigFile,
   type JsonObject,
+  planKeyEdit,
   planProjectConfigEdit,
   readOpenworkConfig,
   readProjectConfig,
   writeConfigText,
 } from "./opencode-config.js";
-import { isInside, realpathLoose, resolveInside } from "./paths.js";
+import { isContained, isInside, resolveInside } from "./paths.js";
 import {
   deleteProjectSkill,
   listSkills,
@@ -100,10 +101,7 @@ function importableCommandName(name: string): boolean {
  * out files from elsewhere on the host).
  */
 async function workspaceSkills(root: string) {
-  const realRoot = realpathLoose(root);
-  return (await listSkills(root)).filter(
-    (item) => item.scope === "project" && isInside(root, item.path) && isInside(realRoot, realpathLoose(item.path)),
-  );
+  return (await listSkills(root)).filter((item) => item.scope === "project" && isContained(root, item.path));
 }
 
 /**
@@ -112,10 +110,9 @@ async function workspaceSkills(root: string) {
  * export does not hand out files from elsewhere on the host.
  */
 function commandInsideWorkspace(root: string, name: string): boolean {
-  const realRoot = realpathLoose(root);
   for (const dir of COMMAND_DIRS) {
     const file = join(root, ".opencode", dir, `${name}.md`);
-    if (existsSync(file)) return isInside(root, file) && isInside(realRoot, realpathLoose(file));
+    if (existsSync(file)) return isContained(root, file);
   }
   return false;
 }
@@ -240,7 +237,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
   if (input.opencode !== undefined) {
     const current = await readProjectConfig(root);
     const edits = configChanges(current.value, input.opencode, mode("opencode"));
-    let planned: { text: string; value: JsonObject };
+    let planned: ConfigEdit;
     try {
       planned = planProjectConfigEdit(current, edits);
     } catch (error) {
@@ -262,17 +259,15 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
   if (input.openwork !== undefined) {
     const current = await readOpenworkConfig(root);
     const edits = configChanges(current.value, input.openwork, mode("openwork"));
-    let value: JsonObject;
-    let text: string;
+    let planned: ConfigEdit;
     try {
-      text = setTopLevelKeys(current.text ?? "{}\n", edits);
-      value = parseJsoncObject(text, current.file);
+      planned = planKeyEdit(current, edits);
     } catch (error) {
       inItem(error, "openwork");
     }
-    changes.openwork = keyChanges(current.value, value);
+    changes.openwork = keyChanges(current.value, planned.value);
     if (isChanged(changes.openwork)) {
-      plan.configWrites.push({ file: current, text });
+      plan.configWrites.push({ file: current, text: planned.text });
       plan.paths.push(current.file);
       plan.reasons.push("config");
     }

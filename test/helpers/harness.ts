@@ -1,7 +1,8 @@
 // Builds an in-process app over a temporary workspace, with helpers to call it like a client.
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { createApp } from "../../src/app.js";
 import type { ServerSettings } from "../../src/config.js";
 import { createServices, type Services, type ServicesOptions } from "../../src/services/index.js";
@@ -76,6 +77,33 @@ export async function createHarness(
   };
 }
 
+/** A temp folder for workspaces that sit beside a file no request may touch. */
+export interface Sandbox {
+  parent: string;
+  /** `<parent>/outside.txt`, holding "outside\n". */
+  outside: string;
+  /** A harness over the new folder `<parent>/<name>` (the caller closes it). */
+  workspace(name?: string, overrides?: Partial<ServerSettings>): Promise<Harness>;
+  /** Removes the parent folder (close the harnesses first). */
+  close(): Promise<void>;
+}
+
+export async function createSandbox(prefix = "ows-sandbox-"): Promise<Sandbox> {
+  const parent = await tempDir(prefix);
+  const outside = join(parent, "outside.txt");
+  await writeFile(outside, "outside\n");
+  return {
+    parent,
+    outside,
+    async workspace(name = "ws", overrides = {}) {
+      const root = join(parent, name);
+      await mkdir(root, { recursive: true });
+      return createHarness(overrides, { root });
+    },
+    close: () => rm(parent, { recursive: true, force: true }),
+  };
+}
+
 /** Every file below `root` (relative path -> content), for byte-identical before/after checks. */
 export async function snapshot(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -95,6 +123,22 @@ export async function snapshot(root: string): Promise<Record<string, string>> {
 
 export async function json<T = any>(res: Response): Promise<T> {
   return (await res.json()) as T;
+}
+
+/** Writes `text` to `file`, creating its folders. */
+export async function putFile(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+}
+
+/** Asserts an error answer: its status, its code, a message and no stack trace. Returns the body. */
+export async function expectError(res: Response, status: number, code: string) {
+  assert.equal(res.status, status, `expected ${status} ${code}`);
+  const body = await json(res);
+  assert.equal(body.code, code, JSON.stringify(body));
+  assert.equal(typeof body.message, "string");
+  assert.ok(!/\bat .+:\d+:\d+/.test(JSON.stringify(body)), "no stack trace");
+  return body;
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

@@ -143,20 +143,25 @@ export async function startOpencode(options: EngineStartOptions = {}): Promise<E
     const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
     const deadline = Date.now() + readyTimeoutMs;
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`opencode did not start in ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+      // Settles once; the listeners go with it (the engine prints for as long as it runs).
+      const settle = (error: Error | null, found?: string) => {
+        clearTimeout(timer);
+        proc.stdout!.off("data", check);
+        proc.stderr!.off("data", check);
+        proc.off("exit", exited);
+        if (error) reject(error);
+        else resolve(found!);
+      };
+      const timer = setTimeout(() => settle(new Error(`opencode did not start in ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
       const check = () => {
         const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
+        if (match?.[1]) settle(null, match[1]);
       };
+      const exited = (code: number | null, signal: NodeJS.Signals | null) =>
+        settle(new Error(`opencode exited (${code ?? signal}) before listening:\n${output}`));
       proc.stdout!.on("data", check);
       proc.stderr!.on("data", check);
-      proc.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`opencode exited (${code ?? signal}) before listening:\n${output}`));
-      });
+      proc.once("exit", exited);
     });
 
     const request = (path: string, init: RequestInit & { directory?: string } = {}) => {

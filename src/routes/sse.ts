@@ -1,0 +1,52 @@
+// The plumbing our two live streams share (`GET /approvals` and `GET /workspace/:id/events` with
+// `Accept: text/event-stream`): messages leave in the order they were queued, a heartbeat comment
+// keeps idle streams open through proxies, and the subscription and the timer end exactly once,
+// the moment the client goes away.
+import type { Context } from "hono";
+import { type SSEMessage, streamSSE } from "hono/streaming";
+import type { AppEnv } from "../http/env.js";
+
+export function wantsEventStream(accept: string | undefined): boolean {
+  return accept?.toLowerCase().includes("text/event-stream") ?? false;
+}
+
+export interface LiveStream {
+  /** Queues one SSE message. */
+  send(message: SSEMessage): void;
+  /** Queues a comment line (`: text`), which clients ignore. */
+  comment(text: string): void;
+}
+
+/**
+ * Streams until the client goes away. `open` runs once, synchronously: it queues what the client
+ * should see first and subscribes (doing both in one tick, nothing can fall between them); the
+ * function it returns unsubscribes.
+ */
+export function liveStream(c: Context<AppEnv>, heartbeatMs: number, open: (out: LiveStream) => () => void) {
+  return streamSSE(c, async (stream) => {
+    let queue: Promise<unknown> = Promise.resolve();
+    const push = (chunk: () => Promise<unknown>) => {
+      // A failed write means the client is gone; the abort below ends the stream.
+      queue = queue.then(chunk).catch(() => undefined);
+    };
+    const out: LiveStream = {
+      send: (message) => push(() => stream.writeSSE(message)),
+      comment: (text) => push(() => stream.write(`: ${text}\n\n`)),
+    };
+    const unsubscribe = open(out);
+    const heartbeat = setInterval(() => out.comment("heartbeat"), heartbeatMs);
+    heartbeat.unref?.();
+    const signal = c.req.raw.signal;
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        signal?.removeEventListener("abort", stop);
+        resolve();
+      };
+      stream.onAbort(stop);
+      signal?.addEventListener("abort", stop, { once: true });
+      if (stream.aborted || signal?.aborted) stop();
+    });
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
