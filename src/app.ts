@@ -15,6 +15,7 @@ import { eventsRoutes } from "./routes/events.js";
 import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
 import { hostRoutes } from "./routes/host.js";
 import { mcpRoutes } from "./routes/mcp.js";
+import { openapiRoutes } from "./routes/openapi.js";
 import { pluginsRoutes } from "./routes/plugins.js";
 import { skillsRoutes } from "./routes/skills.js";
 import { transferRoutes } from "./routes/transfer.js";
@@ -43,6 +44,7 @@ export function createApp(s: Services): App {
 
   // Open routes. The host page is public; its data calls carry the host token.
   app.route("/", healthRoutes(s));
+  app.route("/", openapiRoutes(s));
   app.route("/", uiRoutes());
 
   // Host routes: the host token.

@@ -3,11 +3,10 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { describe, test } from "node:test";
-import type { ServerSettings } from "../src/config.js";
 import { silentLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
 import { type ReloadEvent, ReloadEventLog } from "../src/services/events.js";
-import { createHarness, type Harness, json, TOKEN, tempDir, waitFor } from "./helpers/harness.js";
+import { createHarness, type Harness, json, TOKEN, tempDir, testSettings, waitFor } from "./helpers/harness.js";
 
 interface SseMessage {
   id?: string;
@@ -274,20 +273,7 @@ describe("GET /workspace/:id/events (SSE)", () => {
 
   test("over a real socket: a client that disconnects is dropped", async (t) => {
     const root = await tempDir();
-    const settings: ServerSettings = {
-      host: "127.0.0.1",
-      port: 0,
-      token: TOKEN,
-      hostToken: "host-token-for-tests",
-      generated: { token: false, hostToken: false },
-      approval: { mode: "auto", timeoutMs: 30_000 },
-      workspaces: [{ path: root, workspaceType: "local" }],
-      corsOrigins: "*",
-      authorizedRoots: [root],
-      readOnly: false,
-      bodyLimitBytes: 1024 * 1024,
-      configFile: null,
-    };
+    const settings = testSettings(root);
     const server = await startServer(settings, silentLogger, { watch: false });
     t.after(async () => {
       await server.close();

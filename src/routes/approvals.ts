@@ -11,13 +11,13 @@ import { liveStream, wantsEventStream } from "./sse.js";
 /** How often an idle approvals stream sends a comment line, so proxies keep it open. */
 const APPROVAL_HEARTBEAT_MS = 15_000;
 
-const replySchema = z.object({ reply: z.enum(["allow", "deny"]) });
+export const approvalReplySchema = z.object({ reply: z.enum(["allow", "deny"]) });
 
 export function approvalsRoutes(s: Services) {
   return new Hono<AppEnv>()
     .get("/approvals", (c) => (wantsEventStream(c.req.header("Accept")) ? approvalStream(c, s) : c.json({ items: s.approvals.list() })))
     .post("/approvals/:id", async (c) => {
-      const { reply } = await parseBody(c, replySchema);
+      const { reply } = await parseBody(c, approvalReplySchema);
       const allowed = reply === "allow";
       if (!s.approvals.reply(c.req.param("id"), allowed)) {
         throw new ApiError(404, "not_found", "No pending approval with that id (answered or expired)");

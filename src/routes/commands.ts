@@ -12,7 +12,7 @@ import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writ
 import { actorOf, cachedListing, workspaceOf } from "./context.js";
 
 // Field types are checked by planCommandUpsert, so an import gets the same answers.
-const upsertSchema = z.object({
+export const commandUpsertSchema = z.object({
   name: z.unknown().optional(),
   template: z.unknown().optional(),
   description: z.unknown().optional(),
@@ -42,7 +42,7 @@ export function commandsRoutes(s: Services) {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
     // The schema has no `content` (a whole command file, an import-only form), so zod drops it.
-    const input = await parseBody(c, upsertSchema);
+    const input = await parseBody(c, commandUpsertSchema);
     const plan = planCommandUpsert(workspace.path, input);
     await s.pipeline.run(workspace, actorOf(c), {
       action: "commands.upsert",

@@ -8,7 +8,7 @@ import { applyConfigEdit, planConfigPatch, readWorkspaceConfig } from "../worksp
 import { actorOf, workspaceOf } from "./context.js";
 
 const jsonObject = z.record(z.string(), z.unknown());
-const patchSchema = z.object({ opencode: jsonObject.optional(), openwork: jsonObject.optional() });
+export const configPatchSchema = z.object({ opencode: jsonObject.optional(), openwork: jsonObject.optional() });
 
 export function configRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -25,7 +25,7 @@ export function configRoutes(s: Services) {
   app.patch("/workspace/:id/config", async (c) => {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
-    const patch = await parseBody(c, patchSchema);
+    const patch = await parseBody(c, configPatchSchema);
     if (patch.opencode === undefined && patch.openwork === undefined) {
       throw badRequest("invalid_payload", "Body needs at least one of: opencode, openwork");
     }

@@ -7,7 +7,7 @@ import { engineTarget } from "../services/engine.js";
 import type { Services } from "../services/index.js";
 import { actorOf, workspaceOf } from "./context.js";
 
-const MAX_WAIT_MS = 120_000;
+export const RELOAD_MAX_WAIT_MS = 120_000;
 
 function parseFlag(value: string | undefined, name: string): boolean {
   if (value === undefined) return false;
@@ -23,8 +23,8 @@ export function engineRoutes(s: Services) {
     const waitParam = c.req.query("waitMs");
     let idleWaitMs: number | undefined;
     if (waitParam !== undefined) {
-      if (!/^\d+$/.test(waitParam) || Number(waitParam) > MAX_WAIT_MS) {
-        throw badRequest("invalid_payload", `waitMs must be an integer from 0 to ${MAX_WAIT_MS}`, { waitMs: waitParam });
+      if (!/^\d+$/.test(waitParam) || Number(waitParam) > RELOAD_MAX_WAIT_MS) {
+        throw badRequest("invalid_payload", `waitMs must be an integer from 0 to ${RELOAD_MAX_WAIT_MS}`, { waitMs: waitParam });
       }
       idleWaitMs = Number(waitParam);
     }

@@ -10,7 +10,7 @@ import { readProjectConfig } from "../workspace/opencode-config.js";
 import type { Workspace } from "../workspaces.js";
 import { cachedListing, workspaceOf, writeProjectConfig } from "./context.js";
 
-const addSchema = z.object({ name: z.string(), config: z.record(z.string(), z.unknown()) });
+export const mcpAddSchema = z.object({ name: z.string(), config: z.record(z.string(), z.unknown()) });
 
 export function mcpRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -23,7 +23,7 @@ export function mcpRoutes(s: Services) {
   app.post("/workspace/:id/mcp", async (c) => {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
-    const body = await parseBody(c, addSchema);
+    const body = await parseBody(c, mcpAddSchema);
     const name = validateMcpName(body.name);
     const config = assertMcpConfig(name, body.config);
     await writeProjectConfig(c, s, workspace, {

@@ -18,7 +18,7 @@ import {
 } from "../workspace/plugins.js";
 import { cachedListing, queryFlag, workspaceOf, writeProjectConfig } from "./context.js";
 
-const addSchema = z.object({ spec: z.string() });
+export const pluginAddSchema = z.object({ spec: z.string() });
 
 export function pluginsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -38,7 +38,7 @@ export function pluginsRoutes(s: Services) {
   app.post("/workspace/:id/plugins", async (c) => {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
-    const spec = validatePluginSpec((await parseBody(c, addSchema)).spec);
+    const spec = validatePluginSpec((await parseBody(c, pluginAddSchema)).spec);
     // A spec whose name is already present changes nothing: no approval, audit entry or event.
     const changed = await writeProjectConfig(c, s, workspace, {
       action: "plugins.add",

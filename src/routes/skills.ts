@@ -10,7 +10,11 @@ import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readP
 import { actorOf, cachedListing, queryFlag, workspaceOf } from "./context.js";
 
 // Types beyond "is it there" are checked by planSkillUpsert, so an import gets the same answers.
-const upsertSchema = z.object({ name: z.unknown().optional(), content: z.unknown().optional(), description: z.unknown().optional() });
+export const skillUpsertSchema = z.object({
+  name: z.unknown().optional(),
+  content: z.unknown().optional(),
+  description: z.unknown().optional(),
+});
 
 export function skillsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -34,7 +38,7 @@ export function skillsRoutes(s: Services) {
   app.post("/workspace/:id/skills", async (c) => {
     const workspace = workspaceOf(c, s);
     s.pipeline.assertWritable();
-    const body = await parseBody(c, upsertSchema);
+    const body = await parseBody(c, skillUpsertSchema);
     const first = await planSkillUpsert(workspace.path, body);
     const { result } = await s.pipeline.run(workspace, actorOf(c), {
       action: "skills.upsert",

@@ -12,7 +12,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 const modeValue = z.enum(["merge", "replace"]);
 // Item fields are type-checked by the skills and commands modules, so an import gets the same
 // answers as POST /skills and POST /commands (and the error names the item).
-const importSchema = z.object({
+export const importSchema = z.object({
   opencode: jsonObject.optional(),
   openwork: jsonObject.optional(),
   skills: z.array(z.object({ name: z.unknown(), content: z.unknown(), description: z.unknown().optional() })).optional(),

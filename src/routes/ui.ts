@@ -22,7 +22,7 @@ export const UI_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const ASSETS: Record<string, string> = {
+export const UI_ASSETS: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "app.css": "text/css; charset=utf-8",
@@ -44,7 +44,7 @@ export function uiRoutes() {
   const serve = (name: string) => async (c: Context<AppEnv>) => {
     const body = await load(name);
     return c.body(new Uint8Array(body), 200, {
-      "Content-Type": ASSETS[name]!,
+      "Content-Type": UI_ASSETS[name]!,
       "Content-Security-Policy": UI_CSP,
       "X-Content-Type-Options": "nosniff",
       "X-Frame-Options": "DENY",
@@ -54,6 +54,6 @@ export function uiRoutes() {
   };
 
   const app = new Hono<AppEnv>().get("/ui", serve("index.html")).get("/ui/", serve("index.html"));
-  for (const name of Object.keys(ASSETS)) app.get(`/ui/${name}`, serve(name));
+  for (const name of Object.keys(UI_ASSETS)) app.get(`/ui/${name}`, serve(name));
   return app;
 }

@@ -9,11 +9,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import type { ServerSettings } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { workspaceId } from "../../src/workspaces.js";
-import { snapshot, tempDir, waitFor } from "../helpers/harness.js";
+import { snapshot, tempDir, testSettings, waitFor } from "../helpers/harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
@@ -40,24 +39,17 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     root = await tempDir("ows-ui-");
     engineRoot = await tempDir("ows-ui-engine-");
     await writeFile(join(root, "opencode.json"), '{\n  "theme": "dark"\n}\n');
-    const settings: ServerSettings = {
-      host: "127.0.0.1",
-      port: 0,
+    const settings = testSettings(root, {
       token: TOKEN,
       hostToken: HOST_TOKEN,
-      generated: { token: false, hostToken: false },
       approval: { mode: "manual", timeoutMs: 60_000 },
       workspaces: [
         { path: root, name: "demo-project", workspaceType: "local" },
         // An engine nobody listens on: the page still offers the reload and shows its error.
         { path: engineRoot, name: "with-engine", workspaceType: "local", baseUrl: "http://127.0.0.1:9" },
       ],
-      corsOrigins: "*",
       authorizedRoots: [root, engineRoot],
-      readOnly: false,
-      bodyLimitBytes: 1024 * 1024,
-      configFile: null,
-    };
+    });
     server = await startServer(settings, silentLogger);
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({

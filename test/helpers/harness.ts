@@ -29,12 +29,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(
-  overrides: Partial<ServerSettings> = {},
-  options: { root?: string; services?: ServicesOptions } = {},
-): Promise<Harness> {
-  const root = options.root ?? (await tempDir());
-  const settings: ServerSettings = {
+/** Server settings for tests: one workspace at `root`, known tokens, auto approval. */
+export function testSettings(root: string, overrides: Partial<ServerSettings> = {}): ServerSettings {
+  return {
     host: "127.0.0.1",
     port: 0,
     token: TOKEN,
@@ -49,6 +46,14 @@ export async function createHarness(
     configFile: null,
     ...overrides,
   };
+}
+
+export async function createHarness(
+  overrides: Partial<ServerSettings> = {},
+  options: { root?: string; services?: ServicesOptions } = {},
+): Promise<Harness> {
+  const root = options.root ?? (await tempDir());
+  const settings = testSettings(root, overrides);
   const services = createServices(settings, undefined, options.services);
   const app = createApp(services);
   const send =
