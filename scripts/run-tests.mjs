@@ -41,8 +41,11 @@ if (files.some((f) => f.includes("browser")) && !existsSync(CHROMIUM)) {
   }
 }
 
+// Every JSON answer the tests receive is checked against its operation's schema (src/http/route.ts),
+// in-process and in the child servers alike: an undocumented answer fails the test that saw it.
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
   cwd: root,
   stdio: "inherit",
+  env: { ...process.env, OPENWORK_VALIDATE_RESPONSES: "1" },
 });
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

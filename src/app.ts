@@ -1,33 +1,42 @@
 // Builds the HTTP app from the services. Order matters: CORS (so preflights and errors carry
-// CORS headers), body cap, then auth by route family, then the routes.
+// CORS headers), body cap, then the contract's operations (each with its own auth, scope and
+// validation; src/http/route.ts), and the host page's static files.
 import { Hono } from "hono";
-import { requireClient, requireHost } from "./http/auth.js";
 import { bodyLimit } from "./http/body.js";
 import { cors } from "./http/cors.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
-import { approvalsRoutes } from "./routes/approvals.js";
-import { auditRoutes } from "./routes/audit.js";
-import { commandsRoutes } from "./routes/commands.js";
-import { configRoutes } from "./routes/config.js";
-import { engineRoutes } from "./routes/engine.js";
-import { eventsRoutes } from "./routes/events.js";
-import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
-import { hostRoutes } from "./routes/host.js";
-import { mcpRoutes } from "./routes/mcp.js";
-import { openapiRoutes } from "./routes/openapi.js";
-import { pluginsRoutes } from "./routes/plugins.js";
-import { skillsRoutes } from "./routes/skills.js";
-import { transferRoutes } from "./routes/transfer.js";
+import { type Handlers, registerOperations } from "./http/route.js";
+import { approvalHandlers } from "./routes/approvals.js";
+import { auditHandlers } from "./routes/audit.js";
+import { commandHandlers } from "./routes/commands.js";
+import { configHandlers } from "./routes/config.js";
+import { engineHandlers } from "./routes/engine.js";
+import { eventHandlers } from "./routes/events.js";
+import { hostHandlers } from "./routes/host.js";
+import { mcpHandlers } from "./routes/mcp.js";
+import { pluginHandlers } from "./routes/plugins.js";
+import { serverHandlers } from "./routes/server.js";
+import { skillHandlers } from "./routes/skills.js";
+import { tokenHandlers } from "./routes/tokens.js";
+import { transferHandlers } from "./routes/transfer.js";
 import { uiRoutes } from "./routes/ui.js";
-import { workspacesRoutes } from "./routes/workspaces.js";
 import type { Services } from "./services/index.js";
 
 export type App = Hono<AppEnv>;
 
-export function createApp(s: Services): App {
+export interface AppOptions {
+  /**
+   * Check every JSON answer against its operation's schema and turn a mismatch into a 500 (the
+   * tests run with this on: OPENWORK_VALIDATE_RESPONSES=1).
+   */
+  validateResponses?: boolean;
+}
+
+export function createApp(s: Services, options: AppOptions = {}): App {
   const app = new Hono<AppEnv>();
   const { settings } = s;
+  const validateResponses = options.validateResponses ?? process.env.OPENWORK_VALIDATE_RESPONSES === "1";
 
   // One line per request at debug level (OPENWORK_LOG_LEVEL=debug); nothing is added otherwise.
   if (s.logger.isLevelEnabled("debug")) {
@@ -42,34 +51,31 @@ export function createApp(s: Services): App {
   // Only requests that may carry a body pay for the cap.
   app.on(["POST", "PATCH", "PUT", "DELETE"], "*", bodyLimit(settings.bodyLimitBytes));
 
-  // Open routes. The host page is public; its data calls carry the host token.
-  app.route("/", healthRoutes(s));
-  app.route("/", openapiRoutes(s));
+  const handlers: Handlers = {
+    ...serverHandlers(s),
+    ...tokenHandlers(s),
+    ...approvalHandlers(s),
+    ...hostHandlers(s),
+    ...configHandlers(s),
+    ...auditHandlers(s),
+    ...pluginHandlers(s),
+    ...mcpHandlers(s),
+    ...skillHandlers(s),
+    ...commandHandlers(s),
+    ...transferHandlers(s),
+    ...eventHandlers(s),
+    ...engineHandlers(s),
+  };
+  registerOperations(app, handlers, {
+    auth: s.auth,
+    logger: s.logger,
+    validateResponses,
+    assertServed: (id) => void s.registry.get(id),
+  });
+  // The host page is public; its data calls carry the host token.
   app.route("/", uiRoutes());
 
-  // Host routes: the host token.
-  app.use("/approvals", requireHost(settings.hostToken));
-  app.use("/approvals/*", requireHost(settings.hostToken));
-  app.route("/", approvalsRoutes(s));
-  app.use("/host/*", requireHost(settings.hostToken));
-  app.route("/", hostRoutes(s));
-
-  // Client routes: the bearer token.
-  const client = requireClient(settings.token, settings.hostToken);
-  for (const path of ["/capabilities", "/workspaces", "/workspace/*"]) app.use(path, client);
-  app.route("/", capabilitiesRoutes(s));
-  app.route("/", workspacesRoutes(s));
-  app.route("/", configRoutes(s));
-  app.route("/", auditRoutes(s));
-  app.route("/", pluginsRoutes(s));
-  app.route("/", mcpRoutes(s));
-  app.route("/", transferRoutes(s));
-  app.route("/", skillsRoutes(s));
-  app.route("/", commandsRoutes(s));
-  app.route("/", eventsRoutes(s));
-  app.route("/", engineRoutes(s));
-
-  app.onError(errorHandler(s.logger));
+  app.onError(errorHandler(s.logger, { validateResponses }));
   app.notFound(notFoundHandler);
   return app;
 }

@@ -42,6 +42,8 @@ export interface ServerSettings {
   bodyLimitBytes: number;
   /** The config file that was read, or null when none existed. */
   configFile: string | null;
+  /** Where scoped device tokens are stored; null keeps them in memory (in-process tests). */
+  tokenStorePath: string | null;
 }
 
 export const DEFAULTS = {
@@ -341,6 +343,7 @@ export function loadSettings(options: LoadOptions): LoadResult {
     readOnly,
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
     configFile: fileRead ? configFile : null,
+    tokenStorePath: join(fileDir, "tokens.json"),
   };
   if (opencodeAuth) settings.opencodeAuth = opencodeAuth;
   return { kind: "run", settings };

@@ -1,30 +1,42 @@
 // One error type for every layer. Workspace modules throw it without knowing about HTTP;
 // the HTTP error handler turns it into `{ code, message, details? }` with its status.
+// ERROR_CODES is the closed list the API answers with (the contract's error schema is built
+// from it, so an undocumented code fails the response-schema check in the tests).
 
-export type ErrorCode =
-  | "invalid_payload"
-  | "invalid_json"
-  | "invalid_name"
-  | "invalid_path"
-  | "path_escape"
-  | "invalid_config"
-  | "unauthorized"
-  | "write_denied"
-  | "read_only"
-  | "workspace_unauthorized"
-  | "workspace_not_found"
-  | "not_found"
-  | "conflict"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "invalid_file"
-  | "unprocessable"
-  | "opencode_not_configured"
-  | "opencode_unreachable"
-  | "opencode_reload_failed"
-  | "opencode_timeout"
-  | "opencode_busy"
-  | "internal_error";
+export const ERROR_CODES = [
+  "invalid_payload",
+  "invalid_json",
+  "invalid_name",
+  "invalid_path",
+  "path_escape",
+  "invalid_config",
+  "unauthorized",
+  "insufficient_scope",
+  "workspace_forbidden",
+  "rate_limited",
+  "write_denied",
+  "read_only",
+  "workspace_unauthorized",
+  "workspace_not_found",
+  "not_found",
+  "token_not_found",
+  "conflict",
+  "changed_since_approval",
+  "too_many_pending",
+  "payload_too_large",
+  "unsupported_media_type",
+  "invalid_file",
+  "unprocessable",
+  "proxy_forbidden",
+  "opencode_not_configured",
+  "opencode_unreachable",
+  "opencode_reload_failed",
+  "opencode_timeout",
+  "opencode_busy",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class ApiError extends Error {
   constructor(

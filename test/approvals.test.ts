@@ -29,7 +29,8 @@ describe("manual approval", () => {
     assert.match(pending.summary, /theme/);
     assert.deepEqual(pending.paths, ["opencode.json"]);
     assert.equal(typeof pending.createdAt, "number");
-    assert.equal(pending.actor.type, "remote");
+    assert.equal(pending.actor.type, "legacy");
+    assert.equal(pending.actor.scope, "collaborator");
     assert.equal(pending.actor.clientId, "tablet");
     assert.equal(JSON.parse((await snapshot(h.root))["opencode.json"]!).theme, "dark", "nothing written before approval");
 

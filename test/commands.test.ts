@@ -84,12 +84,13 @@ describe("GET /workspace/:id/commands", () => {
     assert.deepEqual(scoped.items, items);
   });
 
-  test("?scope=global needs the host token", async () => {
-    await expectError(await t.h.call("GET", t.h.ws("/commands?scope=global")), 401, "unauthorized");
+  test("?scope=global needs the owner scope (the host token)", async () => {
+    const alone = await expectError(await t.h.call("GET", t.h.ws("/commands?scope=global")), 403, "insufficient_scope");
+    assert.equal(alone.details.required, "owner");
     await expectError(
       await t.h.call("GET", t.h.ws("/commands?scope=global"), undefined, { "X-OpenWork-Host-Token": "wrong" }),
-      401,
-      "unauthorized",
+      403,
+      "insufficient_scope",
     );
   });
 
@@ -253,11 +254,13 @@ describe("DELETE /workspace/:id/commands/:name", () => {
   });
   after(() => t.close());
 
-  test("removes the file and answers { items } (the workspace list)", async () => {
+  test("removes the file and answers { ok: true } (what the OpenWork app checks)", async () => {
     const res = await t.h.call("DELETE", t.h.ws("/commands/gone"));
     assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { ok: true, name: "gone" });
+    const list = await json(await t.h.call("GET", t.h.ws("/commands")));
     assert.deepEqual(
-      (await json(res)).items.map((i: any) => i.name),
+      list.items.map((i: any) => i.name),
       ["keep", "old", "twin"],
     );
     assert.ok(!("ws/.opencode/commands/gone.md" in (await snapshot(t.base))));
@@ -269,7 +272,8 @@ describe("DELETE /workspace/:id/commands/:name", () => {
   test("a leading / is stripped (%2Fkeep)", async () => {
     const res = await t.h.call("DELETE", t.h.ws("/commands/%2Fkeep"));
     assert.equal(res.status, 200);
-    assert.ok(!(await json(res)).items.some((i: any) => i.name === "keep"));
+    assert.equal((await json(res)).name, "keep");
+    assert.ok(!(await json(await t.h.call("GET", t.h.ws("/commands")))).items.some((i: any) => i.name === "keep"));
   });
 
   test("a command in .opencode/command/ is removed too, twins in both folders both go", async () => {
@@ -277,7 +281,7 @@ describe("DELETE /workspace/:id/commands/:name", () => {
     assert.equal(res.status, 200);
     res = await t.h.call("DELETE", t.h.ws("/commands/twin"));
     assert.equal(res.status, 200);
-    assert.deepEqual((await json(res)).items, []);
+    assert.deepEqual((await json(await t.h.call("GET", t.h.ws("/commands")))).items, []);
     const files = Object.keys(await snapshot(t.ws));
     assert.ok(!files.some((f) => f.endsWith("old.md") || f.endsWith("twin.md")), files.join(","));
   });

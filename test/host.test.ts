@@ -57,24 +57,25 @@ describe("host routes need the host token", () => {
   });
   afterEach(() => h.close());
 
-  for (const [name, headers] of [
-    ["no token", {}],
-    ["client bearer token only", { Authorization: `Bearer ${TOKEN}` }],
-    ["the client token as host token", { "X-OpenWork-Host-Token": TOKEN }],
-    ["a wrong host token", { "X-OpenWork-Host-Token": `${HOST_TOKEN}x` }],
+  for (const [name, headers, status, code] of [
+    ["no token", {}, 401, "unauthorized"],
+    // The client token is a collaborator: authenticated, but not an owner.
+    ["client bearer token only", { Authorization: `Bearer ${TOKEN}` }, 403, "insufficient_scope"],
+    ["the client token as host token", { "X-OpenWork-Host-Token": TOKEN }, 401, "unauthorized"],
+    ["a wrong host token", { "X-OpenWork-Host-Token": `${HOST_TOKEN}x` }, 401, "unauthorized"],
   ] as const) {
-    test(`GET /host/pairing with ${name} -> 401`, async () => {
+    test(`GET /host/pairing with ${name} -> ${status}`, async () => {
       const res = await h.app.request("/host/pairing", { headers });
-      assert.equal(res.status, 401);
+      assert.equal(res.status, status);
       const body = await json(res);
-      assert.equal(body.code, "unauthorized");
+      assert.equal(body.code, code);
       assert.equal(JSON.stringify(body).includes(TOKEN), false, "the client token is never revealed");
     });
 
-    test(`GET /approvals as a stream with ${name} -> 401, no subscriber`, async () => {
+    test(`GET /approvals as a stream with ${name} -> ${status}, no subscriber`, async () => {
       const res = await h.app.request("/approvals", { headers: { ...headers, ...SSE } });
-      assert.equal(res.status, 401);
-      assert.equal((await json(res)).code, "unauthorized");
+      assert.equal(res.status, status);
+      assert.equal((await json(res)).code, code);
       assert.equal(h.services.approvals.listenerCount, 0);
     });
   }
@@ -140,7 +141,7 @@ describe("approvals event stream", () => {
       assert.equal(r.action, "config.patch");
       assert.match(r.summary, /theme/);
       assert.deepEqual(r.paths, ["opencode.json"]);
-      assert.equal(r.actor.type, "remote");
+      assert.equal(r.actor.type, "legacy");
       assert.equal(r.actor.clientId, "phone");
       assert.equal(r.expiresAt - r.createdAt, 3000);
 

@@ -178,10 +178,16 @@ describe("POST mcp", () => {
       assert.equal(body.code, "invalid_payload", JSON.stringify(config));
       assert.match(body.message, pattern, JSON.stringify(config));
     }
-    for (const body of [{ name: "srv" }, { config: LOCAL }, { name: "srv", config: ["x"] }, { name: 5, config: LOCAL }]) {
+    for (const body of [{ name: "srv" }, { name: "srv", config: ["x"] }]) {
       const res = await h.call("POST", h.ws("/mcp"), body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal((await json(res)).code, "invalid_payload");
+    }
+    // A name that is missing or not a string is a bad name, as with skills and commands.
+    for (const body of [{ config: LOCAL }, { name: 5, config: LOCAL }]) {
+      const res = await h.call("POST", h.ws("/mcp"), body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal((await json(res)).code, "invalid_name");
     }
     assert.equal((await h.call("POST", h.ws("/mcp"))).status, 400);
     assert.deepEqual(await snapshot(h.root), before);

@@ -79,15 +79,15 @@ describe("GET plugins", () => {
     );
   });
 
-  test("includeGlobal needs the host token and adds global config and folder plugins", async () => {
+  test("includeGlobal needs the owner scope (the host token) and adds global config and folder plugins", async () => {
     await mkdir(join(xdg, "opencode/plugins"), { recursive: true });
     await writeFile(join(xdg, "opencode/plugins/g.ts"), "export default {}\n");
     await writeFile(join(xdg, "opencode/opencode.json"), JSON.stringify({ plugin: ["global-plugin"] }));
     await writeFile(join(h.root, "opencode.json"), JSON.stringify({ plugin: ["p"] }));
     try {
       const denied = await h.call("GET", h.ws("/plugins?includeGlobal=true"));
-      assert.equal(denied.status, 401);
-      assert.equal((await json(denied)).code, "unauthorized");
+      assert.equal(denied.status, 403);
+      assert.equal((await json(denied)).code, "insufficient_scope");
       const res = await h.call("GET", h.ws("/plugins?includeGlobal=true"), undefined, {
         "X-OpenWork-Host-Token": HOST_TOKEN,
       });

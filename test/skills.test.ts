@@ -208,10 +208,10 @@ describe("global skills", () => {
     assert.equal(off.items.length, 1);
   });
 
-  test("?includeGlobal=true needs the host token: global skills are the host user's own", async () => {
+  test("?includeGlobal=true needs the owner scope (the host token): global skills are the host user's own", async () => {
     const res = await t.h.call("GET", t.h.ws("/skills?includeGlobal=true"));
-    assert.equal(res.status, 401);
-    assert.equal((await json(res)).code, "unauthorized");
+    assert.equal(res.status, 403);
+    assert.equal((await json(res)).code, "insufficient_scope");
   });
 
   test("listed with scope global with ?includeGlobal=true; a project skill wins over a global one", async () => {
@@ -544,14 +544,16 @@ describe("approval, read-only", () => {
 });
 
 describe("auth", () => {
-  test("skills routes need the bearer token", async () => {
+  test("skills routes need a credential; the host token alone is an owner", async () => {
     const t = await withHarness();
     try {
-      await expectError(await t.h.host("GET", t.h.ws("/skills")), 401, "unauthorized");
+      await expectError(await t.h.app.request(t.h.ws("/skills")), 401, "unauthorized");
+      await expectError(await t.h.app.request(t.h.ws("/skills"), { method: "POST" }), 401, "unauthorized");
+      assert.equal((await t.h.host("GET", t.h.ws("/skills"))).status, 200);
       await expectError(
         await t.h.app.request(t.h.ws("/skills"), { method: "POST", headers: { "X-OpenWork-Host-Token": HOST_TOKEN } }),
-        401,
-        "unauthorized",
+        400,
+        "invalid_payload",
       );
     } finally {
       await t.close();

@@ -1,81 +1,155 @@
-// Bearer and host-token checks. Secrets are compared by hashing both sides to a fixed length and
-// comparing the digests in constant time, so neither length nor content leaks through timing,
-// and tokens of any length or encoding are a plain 401, never a crash.
+// Every credential resolves to one Actor with a scope (SPEC 7):
+//   X-OpenWork-Host-Token: <host token>   -> host, owner
+//   Authorization: Bearer <client token>  -> legacy, collaborator
+//   Authorization: Bearer owt_...          -> a scoped token from the store, its own scope
+// A valid host token wins (the OpenWork app sends both tokens on every request). Fixed secrets
+// are compared by hashing both sides and comparing the digests in constant time, so neither
+// length nor content leaks through timing and tokens of any length or encoding are a plain 401.
+// 401 bodies say why (`details.reason`: missing, malformed, unknown, revoked, expired) without
+// saying anything about the secrets themselves. Routes declare the scope they need; nothing
+// else checks tokens.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { ApiError } from "../errors.js";
-import type { Actor } from "../services/audit.js";
+import { SCOPED_TOKEN_PATTERN, type Scope, scopeCovers, TOKEN_PREFIX, type TokenStore } from "../services/tokens.js";
+import type { AuthFailureLimiter } from "./auth-limiter.js";
 import type { AppEnv } from "./env.js";
 
 export const HOST_TOKEN_HEADER = "X-OpenWork-Host-Token";
 export const CLIENT_ID_HEADER = "X-OpenWork-Client-Id";
 
+export type ActorType = "token" | "legacy" | "host";
+
+/** Who made a request, as shown in approvals, audit entries and events. */
+export interface Actor {
+  type: ActorType;
+  scope: Scope;
+  /** The scoped token's id and label (from the store: trustworthy). */
+  tokenId?: string;
+  label?: string;
+  /** `X-OpenWork-Client-Id`: self-declared by the client, never proof of anything. */
+  clientId?: string;
+}
+
+/** What a request may reach: its actor, and the workspaces a bound token is limited to. */
+export interface Access {
+  actor: Actor;
+  /** null: every workspace. */
+  workspaces: ReadonlySet<string> | null;
+}
+
+export type UnauthorizedReason = "missing" | "malformed" | "unknown" | "revoked" | "expired";
+
+const REASON_MESSAGES: Record<UnauthorizedReason, string> = {
+  missing: "Missing Authorization header: send Authorization: Bearer <token>",
+  malformed: "Malformed Authorization header: expected 'Bearer <token>'",
+  unknown: "Unknown token: check that it was copied whole and belongs to this server",
+  revoked: "This token was revoked on the host; ask the host for a new one",
+  expired: "This token has expired; ask the host for a new one",
+};
+
+export const unauthorized = (reason: UnauthorizedReason, message = REASON_MESSAGES[reason]) =>
+  new ApiError(401, "unauthorized", message, { reason });
+
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
-/** A secret kept as its digest, so each request hashes only what it was given. */
+/** A fixed secret kept as its digest, so each request hashes only what it was given. */
 class Secret {
   private readonly expected: Buffer;
   constructor(value: string) {
     this.expected = digest(value);
   }
-  /** The digest of `given` when it matches, else null. */
-  match(given: string): Buffer | null {
-    const hashed = digest(given);
-    return timingSafeEqual(hashed, this.expected) ? hashed : null;
+  matches(given: string): boolean {
+    return timingSafeEqual(digest(given), this.expected);
   }
 }
 
-const unauthorized = (message: string) => new ApiError(401, "unauthorized", message);
-
-export function bearerToken(header: string | undefined): string {
-  if (header === undefined) throw unauthorized("Missing Authorization header");
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string): string {
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw unauthorized("Malformed Authorization header: expected 'Bearer <token>'");
+  if (!match?.[1]) throw unauthorized("malformed");
   return match[1];
 }
 
 function clientId(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const trimmed = header.trim().slice(0, 128);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are dropped on purpose
+  const printable = header.replace(/[\u0000-\u001f\u007f]/g, "");
+  const trimmed = printable.trim().slice(0, 128);
   return trimmed === "" ? undefined : trimmed;
 }
 
-/** Client routes: a valid bearer token. A valid host token alongside marks the actor as the host. */
-export function requireClient(token: string, hostToken: string): MiddlewareHandler<AppEnv> {
-  const client = new Secret(token);
-  const host = new Secret(hostToken);
-  return async (c, next) => {
-    const matched = client.match(bearerToken(c.req.header("Authorization")));
-    if (matched === null) throw unauthorized("Invalid bearer token");
-    const hostHeader = c.req.header(HOST_TOKEN_HEADER);
-    const isHost = hostHeader !== undefined && host.match(hostHeader) !== null;
-    // The fingerprint is the same digest we just compared: sha256(token), first 12 hex digits.
-    const actor: Actor = { type: isHost ? "host" : "remote", tokenHash: matched.toString("hex").slice(0, 12) };
-    const id = clientId(c.req.header(CLIENT_ID_HEADER));
-    if (id) actor.clientId = id;
-    c.set("actor", actor);
-    c.set("isHost", isHost);
-    await next();
-  };
+/** The address a request came from (undefined in-process, where nothing is rate-limited). */
+export function remoteAddress(c: Context<AppEnv>): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
 }
 
-/** Host routes: the host token in X-OpenWork-Host-Token. */
-export function requireHost(hostToken: string): MiddlewareHandler<AppEnv> {
-  const host = new Secret(hostToken);
-  return async (c, next) => {
-    const given = c.req.header(HOST_TOKEN_HEADER);
-    if (given === undefined || given === "") throw unauthorized(`Missing ${HOST_TOKEN_HEADER} header`);
-    if (host.match(given) === null) throw unauthorized("Invalid host token");
-    const actor: Actor = { type: "host" };
-    const id = clientId(c.req.header(CLIENT_ID_HEADER));
-    if (id) actor.clientId = id;
-    c.set("actor", actor);
-    c.set("isHost", true);
-    await next();
-  };
+export interface AuthenticatorDeps {
+  token: string;
+  hostToken: string;
+  tokens: TokenStore;
+  limiter: AuthFailureLimiter;
 }
 
-/** For a client route that reads host-scoped data: also demand the host token. */
-export function assertHost(isHost: boolean | undefined): void {
-  if (!isHost) throw unauthorized(`This scope needs the ${HOST_TOKEN_HEADER} header`);
+export class Authenticator {
+  private readonly legacy: Secret;
+  private readonly host: Secret;
+
+  constructor(private readonly deps: AuthenticatorDeps) {
+    this.legacy = new Secret(deps.token);
+    this.host = new Secret(deps.hostToken);
+  }
+
+  /** Resolves the request's credentials (401 / 429 otherwise). */
+  authenticate(c: Context<AppEnv>): Access {
+    const address = remoteAddress(c);
+    this.deps.limiter.check(address);
+    try {
+      return this.resolve(c.req.header("Authorization"), c.req.header(HOST_TOKEN_HEADER), clientId(c.req.header(CLIENT_ID_HEADER)));
+    } catch (error) {
+      this.deps.limiter.fail(address);
+      throw error;
+    }
+  }
+
+  private resolve(authorization: string | undefined, hostHeader: string | undefined, client: string | undefined): Access {
+    const withClient = (actor: Actor): Actor => (client ? { ...actor, clientId: client } : actor);
+    if (hostHeader && this.host.matches(hostHeader)) {
+      return { actor: withClient({ type: "host", scope: "owner" }), workspaces: null };
+    }
+    if (authorization === undefined || authorization === "") {
+      // A host header alone that did not match is a wrong credential, not a missing one.
+      throw hostHeader ? unauthorized("unknown", "Invalid host token") : unauthorized("missing");
+    }
+    const token = bearerToken(authorization);
+    if (token.startsWith(TOKEN_PREFIX)) {
+      if (!SCOPED_TOKEN_PATTERN.test(token)) throw unauthorized("malformed", "Malformed token: it does not look like an owt_ token");
+      const found = this.deps.tokens.resolve(token);
+      if (!found.ok) throw unauthorized(found.reason);
+      const { record } = found;
+      this.deps.tokens.touch(record);
+      return {
+        actor: withClient({ type: "token", scope: record.scope, tokenId: record.id, label: record.label }),
+        workspaces: record.workspaces ? new Set(record.workspaces) : null,
+      };
+    }
+    if (this.legacy.matches(token)) return { actor: withClient({ type: "legacy", scope: "collaborator" }), workspaces: null };
+    throw unauthorized("unknown", "Invalid bearer token");
+  }
+}
+
+/** 403 `insufficient_scope` unless `access` reaches `required`. */
+export function assertScope(access: Access, required: Scope, what = "This request"): void {
+  if (scopeCovers(access.actor.scope, required)) return;
+  throw new ApiError(403, "insufficient_scope", `${what} needs the ${required} scope; this credential is ${access.actor.scope}`, {
+    required,
+    scope: access.actor.scope,
+  });
+}
+
+/** 403 `workspace_forbidden` unless the token may reach this workspace. */
+export function assertWorkspace(access: Access, workspaceId: string): void {
+  if (access.workspaces === null || access.workspaces.has(workspaceId)) return;
+  throw new ApiError(403, "workspace_forbidden", "This token is not allowed to reach that workspace", { workspaceId });
 }

@@ -1,7 +1,7 @@
-// Request bodies: capped in size (declared or chunked), JSON only, validated by a zod schema.
+// Request bodies: capped in size (declared or chunked), JSON only, bounded in depth, free of
+// prototype keys. Each operation's schema then validates the value (src/http/route.ts).
 // A bodiless request is never judged by its Content-Type (the OpenWork app sends one on GETs).
 import type { Context, MiddlewareHandler } from "hono";
-import type { z } from "zod";
 import { ApiError, badRequest } from "../errors.js";
 import { findForbiddenKey } from "../workspace/jsonc.js";
 import type { AppEnv } from "./env.js";
@@ -95,23 +95,4 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
     });
   }
   return value;
-}
-
-/** Zod issues as `{ path, message }` for error details. */
-export function describeIssues(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
-}
-
-/** Reads and validates a required JSON body. */
-export async function parseBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
-  const value = await readJson(c);
-  if (value === undefined) throw badRequest("invalid_payload", "Request body is required");
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issues = describeIssues(result.error);
-    const first = issues[0];
-    const where = first?.path ? ` at "${first.path}"` : "";
-    throw badRequest("invalid_payload", `Invalid request body${where}: ${first?.message ?? "invalid"}`, { issues });
-  }
-  return result.data;
 }

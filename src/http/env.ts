@@ -1,10 +1,12 @@
-import type { Actor } from "../services/audit.js";
+import type { Access, Actor } from "./auth.js";
 
 /** Per-request values set by middleware. */
 export interface AppEnv {
   Variables: {
+    /** The caller (set on every route that needs a credential). */
     actor: Actor;
-    isHost: boolean;
+    /** The caller and the workspaces it may reach. */
+    access: Access;
     /** Request body cap in bytes. */
     bodyLimit: number;
   };

@@ -1,75 +1,51 @@
-// Commands: list (workspace, or global with ?scope=global and the host token), upsert to
-// `.opencode/commands/<name>.md`, delete. Writes go through the write pipeline and answer with the
-// workspace list.
-import { Hono } from "hono";
-import { z } from "zod";
-import { badRequest } from "../errors.js";
-import { assertHost } from "../http/auth.js";
-import { parseBody } from "../http/body.js";
-import type { AppEnv } from "../http/env.js";
+// Commands: list (workspace, or global with ?scope=global, owner only), upsert to
+// `.opencode/commands/<name>.md` (answers the workspace list), delete (answers `{ ok: true }`,
+// which the OpenWork app checks). Writes go through the write pipeline.
+import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
 import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writeCommand } from "../workspace/commands.js";
-import { actorOf, cachedListing, workspaceOf } from "./context.js";
+import { actorOf, assertOwnerFor, cachedListing, workspaceOf } from "./context.js";
 
-// Field types are checked by planCommandUpsert, so an import gets the same answers.
-export const commandUpsertSchema = z.object({
-  name: z.unknown().optional(),
-  template: z.unknown().optional(),
-  description: z.unknown().optional(),
-  agent: z.unknown().optional(),
-  model: z.unknown().optional(),
-  subtask: z.unknown().optional(),
-});
-
-export function commandsRoutes(s: Services) {
-  const app = new Hono<AppEnv>();
+export function commandHandlers(s: Services) {
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");
-  const workspaceList = (root: string) => listCommands(root, "workspace", { onSkip });
 
-  app.get("/workspace/:id/commands", async (c) => {
-    const workspace = workspaceOf(c, s);
-    const scope = c.req.query("scope") ?? "workspace";
-    if (scope !== "workspace" && scope !== "global") {
-      throw badRequest("invalid_payload", 'scope must be "workspace" or "global"', { scope });
-    }
-    if (scope === "global") assertHost(c.get("isHost"));
-    return cachedListing(c, s, workspace, "commands", scope, async () => ({
-      items: await listCommands(workspace.path, scope, { onSkip }),
-    }));
-  });
+  return {
+    listCommands: (c, { params, query, access }) => {
+      const workspace = workspaceOf(s, params.id);
+      if (query.scope === "global") assertOwnerFor(access, "scope=global");
+      return cachedListing(c, s, workspace, "commands", query.scope, async () => ({
+        items: await listCommands(workspace.path, query.scope, { onSkip }),
+      }));
+    },
 
-  app.post("/workspace/:id/commands", async (c) => {
-    const workspace = workspaceOf(c, s);
-    s.pipeline.assertWritable();
-    // The schema has no `content` (a whole command file, an import-only form), so zod drops it.
-    const input = await parseBody(c, commandUpsertSchema);
-    const plan = planCommandUpsert(workspace.path, input);
-    await s.pipeline.run(workspace, actorOf(c), {
-      action: "commands.upsert",
-      target: plan.name,
-      summary: `Save command "/${plan.name}"`,
-      paths: [plan.relativePath],
-      reasons: ["commands"],
-      apply: () => writeCommand(planCommandUpsert(workspace.path, input)),
-    });
-    return c.json({ items: await workspaceList(workspace.path) });
-  });
+    upsertCommand: async (c, { params, body }) => {
+      const workspace = workspaceOf(s, params.id);
+      s.pipeline.assertWritable();
+      const plan = planCommandUpsert(workspace.path, body);
+      await s.pipeline.run(workspace, actorOf(c), {
+        action: "commands.upsert",
+        target: plan.name,
+        summary: `Save command "/${plan.name}"`,
+        paths: [plan.relativePath],
+        reasons: ["commands"],
+        apply: () => writeCommand(planCommandUpsert(workspace.path, body)),
+      });
+      return { items: await listCommands(workspace.path, "workspace", { onSkip }) };
+    },
 
-  app.delete("/workspace/:id/commands/:name", async (c) => {
-    const workspace = workspaceOf(c, s);
-    s.pipeline.assertWritable();
-    const name = c.req.param("name");
-    const plan = await planCommandDelete(workspace.path, name);
-    await s.pipeline.run(workspace, actorOf(c), {
-      action: "commands.delete",
-      target: plan.name,
-      summary: `Delete command "/${plan.name}"`,
-      paths: plan.relativePaths,
-      reasons: ["commands"],
-      apply: () => deleteCommand(workspace.path, name),
-    });
-    return c.json({ items: await workspaceList(workspace.path) });
-  });
-
-  return app;
+    deleteCommand: async (c, { params }) => {
+      const workspace = workspaceOf(s, params.id);
+      s.pipeline.assertWritable();
+      const plan = await planCommandDelete(workspace.path, params.name);
+      await s.pipeline.run(workspace, actorOf(c), {
+        action: "commands.delete",
+        target: plan.name,
+        summary: `Delete command "/${plan.name}"`,
+        paths: plan.relativePaths,
+        reasons: ["commands"],
+        apply: () => deleteCommand(workspace.path, params.name),
+      });
+      return { ok: true as const, name: plan.name };
+    },
+  } satisfies Partial<Handlers>;
 }

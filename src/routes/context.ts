@@ -1,5 +1,6 @@
 // Small helpers every route uses to turn a request into the pieces the services need.
 import type { Context } from "hono";
+import { type Access, assertScope } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import type { ListingKind } from "../services/listing-cache.js";
@@ -7,17 +8,18 @@ import type { WriteOperation } from "../services/write-pipeline.js";
 import { type ConfigFile, readProjectConfig, writeConfigText } from "../workspace/opencode-config.js";
 import type { Workspace } from "../workspaces.js";
 
-export function workspaceOf(c: Context<AppEnv>, s: Services): Workspace {
-  return s.registry.get(c.req.param("id") ?? "");
+/** The served workspace with this id (404 unknown, 403 outside the authorized roots). */
+export function workspaceOf(s: Services, id: string): Workspace {
+  return s.registry.get(id);
 }
 
 export function actorOf(c: Context<AppEnv>) {
   return c.get("actor");
 }
 
-/** A boolean query flag such as `?includeGlobal=true`: `true`, `1` or `yes` (any case); else false. */
-export function queryFlag(c: Context<AppEnv>, name: string): boolean {
-  return ["true", "1", "yes"].includes((c.req.query(name) ?? "").toLowerCase());
+/** Host-scoped data (global skills, plugins and commands) are the host user's own: owner only. */
+export function assertOwnerFor(access: Access | undefined, what: string): void {
+  if (access) assertScope(access, "owner", what);
 }
 
 /** Answers a listing from the per-workspace cache (exact bytes), loading it on a miss. */

@@ -1,55 +1,53 @@
 // `GET /workspace/:id/events`: reload events after a cursor, as JSON or as a live SSE stream.
-import { type Context, Hono } from "hono";
-import { badRequest } from "../errors.js";
+import type { Context } from "hono";
+import type { Access } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
+import type { Handlers } from "../http/route.js";
 import type { ReloadEvent } from "../services/events.js";
 import type { Services } from "../services/index.js";
 import { workspaceOf } from "./context.js";
-import { liveStream, wantsEventStream } from "./sse.js";
+import { liveStream, untilTokenEnds, wantsEventStream } from "./sse.js";
 
 const SEQ = /^\d{1,15}$/;
 
-/** The `since` query: a non-negative integer (an event seq), or absent. */
-function parseSince(value: string | undefined): number | undefined {
-  const trimmed = value?.trim();
-  if (!trimmed) return undefined;
-  if (!SEQ.test(trimmed)) {
-    throw badRequest("invalid_payload", "since must be a non-negative integer (an event seq)", { since: value });
-  }
-  return Number(trimmed);
-}
-
-export function eventsRoutes(s: Services) {
-  return new Hono<AppEnv>().get("/workspace/:id/events", (c) => {
-    const workspace = workspaceOf(c, s);
-    const stream = wantsEventStream(c.req.header("Accept"));
-    // A reconnecting EventSource sends the last id it saw; that wins over the query.
-    // (An id we did not issue is ignored rather than refused.)
-    const fromQuery = parseSince(c.req.query("since"));
-    const lastEventId = stream ? c.req.header("Last-Event-ID")?.trim() : undefined;
-    let since = lastEventId && SEQ.test(lastEventId) ? Number(lastEventId) : fromQuery;
-    // Seqs restart with the server: a cursor from before a restart replays what this run has.
-    if (since !== undefined && since > s.events.cursor) since = 0;
-    if (stream) return eventStream(c, s, workspace.id, since);
-    return c.json({ items: s.events.since(workspace.id, since ?? 0), cursor: s.events.cursor });
-  });
+export function eventHandlers(s: Services) {
+  return {
+    listEvents: (c, { params, query, access }) => {
+      const workspace = workspaceOf(s, params.id);
+      const stream = wantsEventStream(c.req.header("Accept"));
+      // A reconnecting EventSource sends the last id it saw; that wins over the query.
+      // (An id we did not issue is ignored rather than refused.)
+      const lastEventId = stream ? c.req.header("Last-Event-ID")?.trim() : undefined;
+      let since = lastEventId && SEQ.test(lastEventId) ? Number(lastEventId) : query.since;
+      // Seqs restart with the server: a cursor from before a restart replays what this run has.
+      if (since !== undefined && since > s.events.cursor) since = 0;
+      if (stream) return eventStream(c, s, workspace.id, since, access);
+      return { items: s.events.since(workspace.id, since ?? 0), cursor: s.events.cursor };
+    },
+  } satisfies Partial<Handlers>;
 }
 
 /**
  * The live stream: one SSE message per event (`id:` = seq, `data:` = the event as JSON), first
  * the retained events after `since` (when given), then new ones as they happen; a comment line
- * every `eventsHeartbeatMs`. The subscription ends the moment the client goes away.
+ * every `eventsHeartbeatMs`. The subscription ends the moment the client goes away, or its
+ * token is revoked or expires.
  */
-function eventStream(c: Context<AppEnv>, s: Services, workspaceId: string, since: number | undefined) {
-  return liveStream(c, s.eventsHeartbeatMs, (out) => {
-    let lastSent = since ?? s.events.cursor;
-    const send = (event: ReloadEvent) => {
-      if (event.seq <= lastSent) return;
-      lastSent = event.seq;
-      out.send({ id: String(event.seq), data: JSON.stringify(event) });
-    };
-    out.comment("connected");
-    for (const event of s.events.since(workspaceId, lastSent)) send(event);
-    return s.events.subscribe(workspaceId, send);
-  });
+function eventStream(c: Context<AppEnv>, s: Services, workspaceId: string, since: number | undefined, access: Access | undefined) {
+  return liveStream(
+    c,
+    s.eventsHeartbeatMs,
+    (out) => {
+      let lastSent = since ?? s.events.cursor;
+      const send = (event: ReloadEvent) => {
+        if (event.seq <= lastSent) return;
+        lastSent = event.seq;
+        out.send({ id: String(event.seq), data: JSON.stringify(event) });
+      };
+      out.comment("connected");
+      for (const event of s.events.since(workspaceId, lastSent)) send(event);
+      return s.events.subscribe(workspaceId, send);
+    },
+    untilTokenEnds(s.tokens, access),
+  );
 }

@@ -1,11 +1,7 @@
-// Plugins: list config specs and plugin files (global ones with ?includeGlobal=true), add and
-// remove config specs. Writes are project-config edits (writeProjectConfig): validated first,
-// re-planned under the lock.
-import { Hono } from "hono";
-import { z } from "zod";
-import { assertHost } from "../http/auth.js";
-import { parseBody } from "../http/body.js";
-import type { AppEnv } from "../http/env.js";
+// Plugins: list config specs and plugin files (global ones with ?includeGlobal=true, owner only),
+// add and remove config specs. Writes are project-config edits (writeProjectConfig): validated
+// first, re-planned under the lock.
+import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
 import { readProjectConfig } from "../workspace/opencode-config.js";
 import {
@@ -16,54 +12,49 @@ import {
   planPluginRemove,
   validatePluginSpec,
 } from "../workspace/plugins.js";
-import { cachedListing, queryFlag, workspaceOf, writeProjectConfig } from "./context.js";
+import { assertOwnerFor, cachedListing, workspaceOf, writeProjectConfig } from "./context.js";
 
-export const pluginAddSchema = z.object({ spec: z.string() });
-
-export function pluginsRoutes(s: Services) {
-  const app = new Hono<AppEnv>();
-
+export function pluginHandlers(s: Services) {
   const listing = async (root: string, includeGlobal = false) => {
     const project = await readProjectConfig(root);
     return { items: await listPlugins(root, project, includeGlobal), loadOrder: [...PLUGIN_LOAD_ORDER] };
   };
 
-  app.get("/workspace/:id/plugins", async (c) => {
-    const workspace = workspaceOf(c, s);
-    const includeGlobal = queryFlag(c, "includeGlobal");
-    if (includeGlobal) assertHost(c.get("isHost"));
-    return cachedListing(c, s, workspace, "plugins", String(includeGlobal), () => listing(workspace.path, includeGlobal));
-  });
+  return {
+    listPlugins: (c, { params, query, access }) => {
+      const workspace = workspaceOf(s, params.id);
+      if (query.includeGlobal) assertOwnerFor(access, "includeGlobal=true");
+      return cachedListing(c, s, workspace, "plugins", String(query.includeGlobal), () => listing(workspace.path, query.includeGlobal));
+    },
 
-  app.post("/workspace/:id/plugins", async (c) => {
-    const workspace = workspaceOf(c, s);
-    s.pipeline.assertWritable();
-    const spec = validatePluginSpec((await parseBody(c, pluginAddSchema)).spec);
-    // A spec whose name is already present changes nothing: no approval, audit entry or event.
-    const changed = await writeProjectConfig(c, s, workspace, {
-      action: "plugins.add",
-      target: spec,
-      summary: (file) => `Add plugin ${spec} to ${file}`,
-      reasons: ["plugins"],
-      plan: (current) => planPluginAdd(current, spec),
-    });
-    return c.json({ ...(await listing(workspace.path)), changed });
-  });
+    addPlugin: async (c, { params, body }) => {
+      const workspace = workspaceOf(s, params.id);
+      s.pipeline.assertWritable();
+      const spec = validatePluginSpec(body.spec);
+      // A spec whose name is already present changes nothing: no approval, audit entry or event.
+      const changed = await writeProjectConfig(c, s, workspace, {
+        action: "plugins.add",
+        target: spec,
+        summary: (file) => `Add plugin ${spec} to ${file}`,
+        reasons: ["plugins"],
+        plan: (current) => planPluginAdd(current, spec),
+      });
+      return { ...(await listing(workspace.path)), changed };
+    },
 
-  // `{.+}` also accepts an unencoded scoped name (`@scope/pkg`); Hono decodes `%2F` and `%40`.
-  app.delete("/workspace/:id/plugins/:name{.+}", async (c) => {
-    const workspace = workspaceOf(c, s);
-    s.pipeline.assertWritable();
-    const name = validatePluginSpec(c.req.param("name"), "name");
-    await writeProjectConfig(c, s, workspace, {
-      action: "plugins.remove",
-      target: normalizePluginName(name),
-      summary: (file) => `Remove plugin ${normalizePluginName(name)} from ${file}`,
-      reasons: ["plugins"],
-      plan: (current) => planPluginRemove(current, name),
-    });
-    return c.json(await listing(workspace.path));
-  });
-
-  return app;
+    // `{.+}` also accepts an unencoded scoped name (`@scope/pkg`); Hono decodes `%2F` and `%40`.
+    removePlugin: async (c, { params }) => {
+      const workspace = workspaceOf(s, params.id);
+      s.pipeline.assertWritable();
+      const name = validatePluginSpec(params.name, "name");
+      await writeProjectConfig(c, s, workspace, {
+        action: "plugins.remove",
+        target: normalizePluginName(name),
+        summary: (file) => `Remove plugin ${normalizePluginName(name)} from ${file}`,
+        reasons: ["plugins"],
+        plan: (current) => planPluginRemove(current, name),
+      });
+      return listing(workspace.path);
+    },
+  } satisfies Partial<Handlers>;
 }

@@ -4,7 +4,9 @@
 // the moment the client goes away.
 import type { Context } from "hono";
 import { type SSEMessage, streamSSE } from "hono/streaming";
+import type { Access } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
+import type { TokenStore } from "../services/tokens.js";
 
 export function wantsEventStream(accept: string | undefined): boolean {
   return accept?.toLowerCase().includes("text/event-stream") ?? false;
@@ -18,11 +20,16 @@ export interface LiveStream {
 }
 
 /**
- * Streams until the client goes away. `open` runs once, synchronously: it queues what the client
- * should see first and subscribes (doing both in one tick, nothing can fall between them); the
- * function it returns unsubscribes.
+ * Streams until the client goes away (or `until` calls its `stop`: a revoked token). `open` runs
+ * once, synchronously: it queues what the client should see first and subscribes (doing both in
+ * one tick, nothing can fall between them); the function it returns unsubscribes.
  */
-export function liveStream(c: Context<AppEnv>, heartbeatMs: number, open: (out: LiveStream) => () => void) {
+export function liveStream(
+  c: Context<AppEnv>,
+  heartbeatMs: number,
+  open: (out: LiveStream) => () => void,
+  until?: (stop: () => void) => () => void,
+) {
   return streamSSE(c, async (stream) => {
     let queue: Promise<unknown> = Promise.resolve();
     const push = (chunk: () => Promise<unknown>) => {
@@ -37,6 +44,7 @@ export function liveStream(c: Context<AppEnv>, heartbeatMs: number, open: (out: 
     const heartbeat = setInterval(() => out.comment("heartbeat"), heartbeatMs);
     heartbeat.unref?.();
     const signal = c.req.raw.signal;
+    let release = () => {};
     await new Promise<void>((resolve) => {
       const stop = () => {
         signal?.removeEventListener("abort", stop);
@@ -44,9 +52,23 @@ export function liveStream(c: Context<AppEnv>, heartbeatMs: number, open: (out: 
       };
       stream.onAbort(stop);
       signal?.addEventListener("abort", stop, { once: true });
+      if (until) release = until(stop);
       if (stream.aborted || signal?.aborted) stop();
     });
     clearInterval(heartbeat);
+    release();
     unsubscribe();
+    // Ending the callback closes the response; flush what was queued first.
+    await queue;
   });
+}
+
+/** For `liveStream`'s `until`: ends a stream the moment its scoped token is revoked or expires. */
+export function untilTokenEnds(tokens: TokenStore, access: Access | undefined) {
+  const tokenId = access?.actor.tokenId;
+  if (!tokenId) return undefined;
+  return (stop: () => void) =>
+    tokens.onEnd((id) => {
+      if (id === tokenId) stop();
+    });
 }

@@ -5,17 +5,12 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ApiError } from "../errors.js";
+import type { Actor } from "../http/auth.js";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
 import { resolveInside } from "../workspace/paths.js";
 
-export type ActorType = "remote" | "host";
-
-export interface Actor {
-  type: ActorType;
-  clientId?: string;
-  tokenHash?: string;
-}
+export type { Actor };
 
 export interface AuditEntry {
   id: string;
@@ -129,8 +124,28 @@ function parseEntry(text: string): AuditEntry | null {
   if (text === "") return null;
   try {
     const value = JSON.parse(text) as AuditEntry;
-    return value && typeof value === "object" && typeof value.action === "string" ? value : null;
+    if (!value || typeof value !== "object" || typeof value.action !== "string") return null;
+    value.actor = currentActor(value.actor);
+    return value;
   } catch {
     return null;
   }
+}
+
+/**
+ * Entries written before scoped tokens had `{ type: "remote" | "host", tokenHash? }`: read them as
+ * today's actors, and never hand out the old fingerprint (no part of a token's hash is shown).
+ */
+function currentActor(raw: unknown): Actor {
+  const old = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const type = old.type === "host" || old.type === "token" || old.type === "legacy" ? old.type : "legacy";
+  const scope =
+    old.scope === "viewer" || old.scope === "collaborator" || old.scope === "owner"
+      ? old.scope
+      : type === "host"
+        ? "owner"
+        : "collaborator";
+  const actor: Actor = { type, scope };
+  for (const key of ["tokenId", "label", "clientId"] as const) if (typeof old[key] === "string") actor[key] = old[key] as string;
+  return actor;
 }

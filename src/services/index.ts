@@ -1,13 +1,18 @@
 // Everything the routes need, built once from the settings.
+import { randomUUID } from "node:crypto";
 import type { ServerSettings } from "../config.js";
+import { Authenticator } from "../http/auth.js";
+import { AuthFailureLimiter, type AuthLimiterOptions } from "../http/auth-limiter.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { VERSION } from "../version.js";
 import { WorkspaceRegistry } from "../workspaces.js";
 import { ApprovalService } from "./approvals.js";
 import { AuditLog } from "./audit.js";
 import { EngineClient, type EngineOptions } from "./engine.js";
+import { EngineProbe, type EngineProbeOptions } from "./engine-probe.js";
 import { ReloadEventLog } from "./events.js";
 import { kindsForReason, ListingCache } from "./listing-cache.js";
+import { TokenStore } from "./tokens.js";
 import { type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
 import { WritePipeline } from "./write-pipeline.js";
 
@@ -15,6 +20,8 @@ export interface Services {
   settings: ServerSettings;
   version: string;
   startedAt: number;
+  /** A new id at every start, so a client can tell a restarted server from the one it knew. */
+  instanceId: string;
   logger: Logger;
   registry: WorkspaceRegistry;
   approvals: ApprovalService;
@@ -27,6 +34,12 @@ export interface Services {
   publicUrls: string[];
   /** The OpenCode engine client (reload). */
   engine: EngineClient;
+  /** Cached, time-bounded engine health checks for `/status`. */
+  engineProbe: EngineProbe;
+  /** Scoped device tokens. */
+  tokens: TokenStore;
+  /** Resolves every credential to an actor with a scope. */
+  auth: Authenticator;
   /** The file watcher, when started (`watch` option). */
   watcher: WorkspaceWatcher | null;
   /** How often an idle event stream sends a heartbeat comment. */
@@ -40,6 +53,8 @@ export interface ServicesOptions {
   watch?: boolean;
   watcher?: WatcherOptions;
   engine?: EngineOptions;
+  engineProbe?: EngineProbeOptions;
+  authLimit?: AuthLimiterOptions;
   /** Heartbeat interval of `GET /workspace/:id/events` streams (default 15 s). */
   eventsHeartbeatMs?: number;
 }
@@ -58,7 +73,14 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     onCommit: (workspace) => listings.invalidate(workspace.id, ["config"]),
   });
   const registry = new WorkspaceRegistry(settings.workspaces, settings.authorizedRoots);
-  const closers: Array<() => Promise<void> | void> = [() => approvals.close()];
+  const tokens = new TokenStore(settings.tokenStorePath);
+  const auth = new Authenticator({
+    token: settings.token,
+    hostToken: settings.hostToken,
+    tokens,
+    limiter: new AuthFailureLimiter(options.authLimit),
+  });
+  const closers: Array<() => Promise<void> | void> = [() => approvals.close(), () => tokens.close()];
   let watcher: WorkspaceWatcher | null = null;
   if (options.watch) {
     const started = new WorkspaceWatcher({ workspaces: registry.list(), events, pipeline, logger, options: options.watcher });
@@ -69,6 +91,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     settings,
     version: VERSION,
     startedAt: Date.now(),
+    instanceId: randomUUID(),
     logger,
     registry,
     approvals,
@@ -78,6 +101,9 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     listings,
     publicUrls: [],
     engine: new EngineClient(settings.opencodeAuth, options.engine),
+    engineProbe: new EngineProbe(settings.opencodeAuth, options.engineProbe),
+    tokens,
+    auth,
     watcher,
     eventsHeartbeatMs: options.eventsHeartbeatMs ?? 15_000,
     async close() {

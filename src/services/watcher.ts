@@ -102,6 +102,8 @@ class WorkspaceWatch {
   private readonly recent = new Map<string, number>();
   private readonly pending = new Map<ReloadReason, PendingReport>();
   readonly ready: Promise<void>;
+  /** Set when the watcher reported an error: changes may be missed until it recovers. */
+  failed = false;
 
   constructor(
     readonly workspace: Workspace,
@@ -117,7 +119,10 @@ class WorkspaceWatch {
       ignored: (path: string) => isIgnoredPath(normalizeRelative(relative(root, path))),
     });
     this.watcher.on("all", (event, path) => this.onChange(event, path));
-    this.watcher.on("error", (error) => this.logger.warn({ err: error, workspace: workspace.id }, "workspace watcher error"));
+    this.watcher.on("error", (error) => {
+      this.failed = true;
+      this.logger.warn({ err: error, workspace: workspace.id }, "workspace watcher error");
+    });
     this.ready = new Promise((resolve) => this.watcher?.once("ready", () => resolve()));
   }
 
@@ -213,6 +218,13 @@ export class WorkspaceWatcher {
       didWrite: (workspace, paths) => this.watches.get(workspace.id)?.didWrite(paths),
     });
     this.ready = Promise.all([...this.watches.values()].map((w) => w.ready)).then(() => {});
+  }
+
+  /** For `/status`: whether changes made by others in this workspace are being seen. */
+  state(workspaceId: string): "on" | "off" | "error" {
+    const watch = this.watches.get(workspaceId);
+    if (!watch) return "off";
+    return watch.failed ? "error" : "on";
   }
 
   async close(): Promise<void> {

@@ -11,8 +11,9 @@ export const TEMP_MARKER = ".owtmp-";
 /**
  * Writes `data` to `target` atomically, creating missing parent folders. A file standing where a
  * folder should be (or a folder where the file should be) is a 422 invalid_file, not a crash.
+ * `mode` applies to the new file (the token store is written 0600).
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const folder = dirname(target);
   try {
     await mkdir(folder, { recursive: true });
@@ -20,8 +21,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     throw inTheWay(error, target);
   }
   const temp = join(folder, `.${basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`);
-  let handle = await open(temp, "wx", 0o644);
+  let handle = await open(temp, "wx", options.mode ?? 0o644);
   try {
+    if (options.mode !== undefined) await handle.chmod(options.mode); // exactly, whatever the umask
     await handle.writeFile(data);
     await handle.sync();
   } catch (error) {

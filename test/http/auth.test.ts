@@ -1,6 +1,7 @@
 // Auth failures, case by case. Each also proves the handler never ran: the write it would have
 // made did not happen (no file, no audit entry).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createHarness, type Harness, HOST_TOKEN, json, snapshot, TOKEN } from "../helpers/harness.js";
 
@@ -69,10 +70,12 @@ describe("client bearer token", () => {
 
 describe("host token", () => {
   const approvals = (headers: Record<string, string>) => h.app.request("/approvals", { headers });
-  test("missing", async () => {
+  test("missing: the client token alone is authenticated but is not an owner", async () => {
     const res = await approvals({ Authorization: `Bearer ${TOKEN}` });
-    assert.equal(res.status, 401);
-    assert.match((await json(res)).message, /Missing X-OpenWork-Host-Token/);
+    assert.equal(res.status, 403);
+    const body = await json(res);
+    assert.equal(body.code, "insufficient_scope");
+    assert.match(body.message, /owner/);
   });
   test("wrong, of another length", async () => {
     const res = await approvals({ "X-OpenWork-Host-Token": "short" });
@@ -82,13 +85,16 @@ describe("host token", () => {
   test("with non-ASCII bytes", async () => {
     assert.equal((await approvals({ "X-OpenWork-Host-Token": `${HOST_TOKEN}\u00ff` })).status, 401);
   });
-  test("answering an approval needs the host token, and the handler does not run without it", async () => {
+  test("answering an approval needs an owner (the client token is a collaborator), and the handler does not run without it", async () => {
     const res = await h.app.request("/approvals/apr_x", {
       method: "POST",
       headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
       body: JSON.stringify({ reply: "allow" }),
     });
-    assert.equal(res.status, 401);
+    assert.equal(res.status, 403);
+    const body = await json(res);
+    assert.equal(body.code, "insufficient_scope");
+    assert.deepEqual(body.details, { required: "owner", scope: "collaborator" });
   });
   test("the right host token works, alongside a bearer token too", async () => {
     assert.equal((await approvals({ "X-OpenWork-Host-Token": HOST_TOKEN })).status, 200);
@@ -97,18 +103,20 @@ describe("host token", () => {
 });
 
 describe("actor in the audit log", () => {
-  test("client id and a token fingerprint are recorded; a host token alongside marks the host", async () => {
+  test("the client id is recorded, no part of a token's hash is; a host token alongside marks the host", async () => {
     const h2 = await createHarness();
     try {
       await h2.call("PATCH", h2.ws("/config"), { opencode: { a: 1 } }, { "X-OpenWork-Client-Id": "phone-1" });
       await h2.call("PATCH", h2.ws("/config"), { opencode: { b: 1 } }, { "X-OpenWork-Host-Token": HOST_TOKEN });
       const { items } = await json(await h2.call("GET", h2.ws("/audit")));
       assert.equal(items.length, 2);
-      assert.equal(items[1].actor.type, "remote");
-      assert.equal(items[1].actor.clientId, "phone-1");
-      assert.match(items[1].actor.tokenHash, /^[0-9a-f]{12}$/);
+      assert.deepEqual(items[1].actor, { type: "legacy", scope: "collaborator", clientId: "phone-1" });
       assert.ok(!JSON.stringify(items).includes(TOKEN), "the token itself is never stored");
-      assert.equal(items[0].actor.type, "host");
+      const digest = createHash("sha256").update(TOKEN).digest("hex");
+      for (let i = 0; i + 8 <= digest.length; i += 4) {
+        assert.ok(!JSON.stringify(items).includes(digest.slice(i, i + 8)), "no part of the token's hash is shown");
+      }
+      assert.deepEqual(items[0].actor, { type: "host", scope: "owner" });
     } finally {
       await h2.close();
     }

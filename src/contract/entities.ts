@@ -1,0 +1,146 @@
+// The shapes the API answers with (and a few it takes), as zod schemas. The handlers' return
+// types are checked against them by the compiler, /openapi.json is built from them, and in the
+// tests every JSON answer is validated against them (src/http/route.ts).
+import { z } from "zod";
+import { ERROR_CODES } from "../errors.js";
+import { SCOPES } from "./routes.js";
+
+export const jsonObject = z.record(z.string(), z.unknown());
+
+export const scope = z.enum(SCOPES);
+
+export const errorBody = z
+  .object({
+    code: z.enum(ERROR_CODES).meta({ description: "Machine-readable error code" }),
+    message: z.string(),
+    details: jsonObject.optional(),
+  })
+  .meta({ id: "Error" });
+
+export const actor = z
+  .object({
+    type: z.enum(["token", "legacy", "host"]).meta({
+      description: "`token`: a scoped device token; `legacy`: the server's client token; `host`: the host token",
+    }),
+    scope,
+    tokenId: z.string().optional(),
+    label: z.string().optional().meta({ description: "The device's label, from the token store" }),
+    clientId: z.string().optional().meta({ description: "X-OpenWork-Client-Id: self-declared by the client, not verified" }),
+  })
+  .meta({ id: "Actor" });
+
+export const workspace = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    path: z.string(),
+    workspaceType: z.enum(["local", "remote"]),
+    baseUrl: z.string().optional(),
+    directory: z.string().optional(),
+    opencode: z.object({ baseUrl: z.string().optional(), directory: z.string().optional() }).optional(),
+  })
+  .meta({ id: "Workspace" });
+
+export const skillItem = z
+  .object({
+    name: z.string(),
+    path: z.string().meta({ description: "Absolute path of the SKILL.md" }),
+    description: z.string(),
+    scope: z.enum(["project", "global"]),
+  })
+  .meta({ id: "Skill" });
+
+export const commandItem = z
+  .object({
+    name: z.string(),
+    description: z.string().optional(),
+    template: z.string(),
+    agent: z.string().optional(),
+    model: z.string().nullable(),
+    subtask: z.boolean().optional(),
+    scope: z.enum(["workspace", "global"]),
+  })
+  .meta({ id: "Command" });
+
+export const pluginItem = z
+  .object({
+    spec: z.string(),
+    source: z.enum(["config", "dir.project", "dir.global"]),
+    scope: z.enum(["project", "global"]),
+    path: z.string().optional(),
+  })
+  .meta({ id: "Plugin" });
+
+export const mcpItem = z
+  .object({
+    name: z.string(),
+    config: jsonObject,
+    source: z.literal("config.project"),
+    disabledByTools: z.boolean().optional(),
+  })
+  .meta({ id: "McpServer" });
+
+export const reloadReason = z.enum(["skills", "plugins", "mcp", "commands", "config", "agents"]);
+
+export const reloadEvent = z
+  .object({
+    id: z.string(),
+    seq: z.number().int(),
+    workspaceId: z.string(),
+    reason: reloadReason,
+    trigger: z.object({ source: z.enum(["api", "watcher"]), action: z.string().optional(), path: z.string().optional() }).optional(),
+    timestamp: z.number(),
+  })
+  .meta({ id: "ReloadEvent" });
+
+export const auditEntry = z
+  .object({
+    id: z.string(),
+    workspaceId: z.string(),
+    actor,
+    action: z.string(),
+    target: z.string(),
+    summary: z.string(),
+    timestamp: z.number(),
+  })
+  .meta({ id: "AuditEntry" });
+
+export const approvalRequest = z
+  .object({
+    id: z.string(),
+    workspaceId: z.string(),
+    action: z.string(),
+    summary: z.string(),
+    paths: z.array(z.string()),
+    createdAt: z.number(),
+    expiresAt: z.number(),
+    actor,
+  })
+  .meta({ id: "ApprovalRequest" });
+
+export const tokenInfo = z
+  .object({
+    id: z.string(),
+    scope,
+    label: z.string(),
+    createdAt: z.number(),
+    expiresAt: z.number().optional(),
+    lastUsedAt: z.number().optional(),
+    workspaces: z.array(z.string()).optional(),
+  })
+  .meta({ id: "Token" });
+
+export const partChanges = z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) });
+
+export const importChanges = z
+  .object({ opencode: partChanges, openwork: partChanges, skills: partChanges, commands: partChanges })
+  .meta({ id: "ImportChanges" });
+
+export const exportedCommand = z.object({
+  name: z.string(),
+  description: z.string().optional(),
+  template: z.string(),
+  agent: z.string().optional(),
+  model: z.string().optional(),
+  subtask: z.boolean().optional(),
+});
