@@ -71,6 +71,13 @@ export function createApp(s: Services, options: AppOptions = {}): App {
     logger: s.logger,
     validateResponses,
     assertServed: (id) => void s.registry.get(id),
+    admitWrite: (c, access) => {
+      const release = s.approvals.admit(access.actor);
+      // Shutdown waits until this answer has left (a waiting write gets its 403, not a cut connection).
+      const outgoing = (c.env as { outgoing?: import("node:http").ServerResponse } | undefined)?.outgoing;
+      if (outgoing) s.pipeline.track(new Promise((resolve) => outgoing.once("close", resolve)));
+      return release;
+    },
   });
   // The host page is public; its data calls carry the host token.
   app.route("/", uiRoutes());

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { createHarness, type Harness, json, snapshot, waitFor } from "./helpers/harness.js";
+import { auditEntries, createHarness, type Harness, json, snapshot, waitFor } from "./helpers/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -45,7 +45,7 @@ describe("manual approval", () => {
     assert.equal(audit.items[0].action, "config.patch");
   });
 
-  test("deny -> 403 write_denied naming the request; files byte-identical; no audit, no event", async () => {
+  test("deny -> 403 write_denied naming the request; files byte-identical; audited as denied; no event", async () => {
     const before = await snapshot(h.root);
     const write = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" }, openwork: { a: 1 } });
     const pending = await pendingOne();
@@ -58,6 +58,10 @@ describe("manual approval", () => {
     assert.equal(body.details.reason, "denied");
     assert.deepEqual(await snapshot(h.root), before);
     assert.deepEqual(h.services.events.since(h.wsId), []);
+    const [entry] = (await auditEntries(h.root)).slice(-1);
+    assert.equal(entry.outcome, "denied");
+    assert.equal(entry.requestId, pending.id);
+    assert.equal(entry.decidedBy, "host");
   });
 
   test("timeout -> 403 write_denied with reason timeout; files byte-identical", async () => {
@@ -75,15 +79,21 @@ describe("manual approval", () => {
       assert.match(body.details.requestId, /^apr_/);
       assert.deepEqual(await snapshot(quick.root), before);
       assert.deepEqual((await json(await quick.host("GET", "/approvals"))).items, []);
+      assert.deepEqual(
+        (await auditEntries(quick.root)).map((e) => [e.outcome, e.decidedBy]),
+        [["timeout", undefined]],
+      );
     } finally {
       await quick.close();
     }
   });
 
   test("validation happens before approval is asked: an invalid write never reaches the host", async () => {
+    const audited = (await auditEntries(h.root)).length;
     const res = await h.call("PATCH", h.ws("/config"), { opencode: { plugin: "not-an-array" } });
     assert.equal(res.status, 400);
     assert.deepEqual((await json(await h.host("GET", "/approvals"))).items, []);
+    assert.equal((await auditEntries(h.root)).length, audited, "an invalid request is not a decision: not audited");
   });
 
   test("answering an unknown or already answered request is a 404", async () => {

@@ -21,7 +21,22 @@ test("entries come newest first, 50 by default, with the documented fields", asy
   assert.equal(items.length, 50);
   assert.match(items[0].summary, /openwork\.json:n/);
   for (let i = 1; i < items.length; i++) assert.ok(items[i - 1].timestamp >= items[i].timestamp);
-  assert.deepEqual(Object.keys(items[0]).sort(), ["action", "actor", "id", "summary", "target", "timestamp", "workspaceId"]);
+  assert.deepEqual(Object.keys(items[0]).sort(), [
+    "action",
+    "actor",
+    "changeHash",
+    "decidedAt",
+    "decidedBy",
+    "id",
+    "outcome",
+    "paths",
+    "summary",
+    "target",
+    "timestamp",
+    "workspaceId",
+  ]);
+  assert.equal(items[0].outcome, "applied");
+  assert.equal(items[0].decidedBy, "auto");
   const lines = (await readFile(join(h.root, AUDIT_LOG), "utf8")).trim().split("\n");
   assert.equal(lines.length, 60, "one line per write");
   assert.equal(JSON.parse(lines.at(-1)!).id, items[0].id);

@@ -422,8 +422,8 @@ describe("approval, read-only", () => {
 });
 
 describe("module functions used by import/export", () => {
-  test("planCommandUpsert takes a whole file as `content`; explicit fields win; name: and nulls dropped", () => {
-    const plan = planCommandUpsert("/tmp/ws", {
+  test("planCommandUpsert takes a whole file as `content`; explicit fields win; name: and nulls dropped", async () => {
+    const plan = await planCommandUpsert("/tmp/ws", {
       name: "/imported",
       content: "---\nname: renamed\ndescription: From file\nmodel: null\nagent: build\nsubtask: true\n---\nBody $1\n",
       agent: "plan",
@@ -432,9 +432,9 @@ describe("module functions used by import/export", () => {
     assert.equal(plan.text, "---\ndescription: From file\nagent: plan\nsubtask: true\n---\nBody $1\n");
   });
 
-  test("planCommandUpsert refuses non-YAML content and a non-boolean subtask in content", () => {
-    assert.throws(() => planCommandUpsert("/tmp/ws", { name: "a", content: "---js\n{}\n---\nx" }), { code: "invalid_payload" });
-    assert.throws(() => planCommandUpsert("/tmp/ws", { name: "a", content: "---\nsubtask: yes\n---\nx" }), { code: "invalid_payload" });
+  test("planCommandUpsert refuses non-YAML content and a non-boolean subtask in content", async () => {
+    await assert.rejects(planCommandUpsert("/tmp/ws", { name: "a", content: "---js\n{}\n---\nx" }), { code: "invalid_payload" });
+    await assert.rejects(planCommandUpsert("/tmp/ws", { name: "a", content: "---\nsubtask: yes\n---\nx" }), { code: "invalid_payload" });
   });
 
   test("renderCommandFile never writes null, name: or a non-boolean subtask", () => {

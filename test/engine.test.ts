@@ -94,8 +94,15 @@ async function expectError(res: Response, status: number, code: string) {
   return body;
 }
 
+/** The actions audited as applied (denied and failed requests are audited with their outcome). */
 const auditActions = async (h: Harness) =>
-  ((await json(await h.call("GET", h.ws("/audit")))).items as Array<{ action: string }>).map((e) => e.action);
+  ((await json(await h.call("GET", h.ws("/audit")))).items as Array<{ action: string; outcome: string }>)
+    .filter((e) => e.outcome === "applied")
+    .map((e) => e.action);
+const auditOutcomes = async (h: Harness) =>
+  ((await json(await h.call("GET", h.ws("/audit")))).items as Array<{ outcome: string; error?: string }>).map((e) =>
+    e.error ? `${e.outcome}:${e.error}` : e.outcome,
+  );
 
 describe("engine reload: success", () => {
   test("disposes the instance of the workspace directory with basic auth; audited; no reload event", async (t) => {
@@ -151,6 +158,7 @@ describe("engine reload: success", () => {
     await expectError(await pending, 403, "write_denied");
     assert.deepEqual(engine.seen, []);
     assert.deepEqual(await auditActions(h), []);
+    assert.deepEqual(await auditOutcomes(h), ["denied"]);
   });
 });
 
@@ -171,6 +179,7 @@ describe("engine reload: failures", () => {
     assert.deepEqual(await auditActions(h), [], "a failed reload is not audited as done");
     // force skips the status check but the dispose fails the same way.
     await expectError(await h.call("POST", h.ws("/engine/reload?force=true")), 502, "opencode_unreachable");
+    assert.deepEqual(await auditOutcomes(h), ["failed:opencode_unreachable", "failed:opencode_unreachable"]);
   });
 
   test("engine answers non-2xx -> 502 opencode_reload_failed with the status", async (t) => {

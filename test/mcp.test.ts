@@ -5,7 +5,17 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { mcpDisabledByTools } from "../src/workspace/mcp.js";
-import { createHarness, createSandbox, type Harness, json, type Sandbox, snapshot, waitFor } from "./helpers/harness.js";
+import {
+  auditEntries,
+  createHarness,
+  createSandbox,
+  expectError,
+  type Harness,
+  json,
+  type Sandbox,
+  snapshot,
+  waitFor,
+} from "./helpers/harness.js";
 
 // The workspace sits in its own parent folder, beside a file no request may touch.
 let box: Sandbox;
@@ -103,7 +113,7 @@ describe("POST mcp", () => {
     for (const kept of ["// our servers", "/* keep me */", '"theme": "dark", // trailing']) assert.ok(text.includes(kept), kept);
     const { parse } = await import("jsonc-parser");
     assert.deepEqual(parse(text).mcp.local_1, LOCAL);
-    assert.deepEqual(Object.keys(await snapshot(h.root)).sort(), [".opencode/openwork/audit.jsonl", "opencode.jsonc"]);
+    assert.deepEqual(Object.keys(await snapshot(h.root)).sort(), ["opencode.jsonc"]);
     const audit = (await json(await h.call("GET", h.ws("/audit")))).items;
     assert.equal(audit[0].action, "mcp.add");
     assert.equal(audit[0].target, "local_1");
@@ -225,7 +235,7 @@ describe("POST mcp", () => {
     assert.deepEqual(JSON.parse(await read("opencode.json")).mcp, { s: LOCAL });
   });
 
-  test("a server added on disk while approval is pending is kept; the add re-reads under the lock", async () => {
+  test("a file edited on disk while approval is pending: 409 changed_since_approval, the edit kept, nothing written", async () => {
     await writeFile(join(h.root, "opencode.jsonc"), JSONC);
     await h.close();
     h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
@@ -236,12 +246,11 @@ describe("POST mcp", () => {
     await writeFile(join(h.root, "opencode.jsonc"), edited);
     await h.host("POST", `/approvals/${approval.id}`, { reply: "allow" });
     const res = await pending;
-    assert.equal(res.status, 200);
-    assert.deepEqual(
-      (await json(res)).items.map((i: { name: string }) => i.name),
-      ["other", "docs", "s"],
-    );
-    assert.ok((await read("opencode.jsonc")).includes("/* keep me */"));
+    // The host approved bytes that are no longer what would be written: nothing is.
+    const body = await expectError(res, 409, "changed_since_approval");
+    assert.deepEqual(body.details.paths, ["opencode.jsonc"]);
+    assert.equal(await read("opencode.jsonc"), edited);
+    assert.equal((await auditEntries(h.root)).at(-1).outcome, "changed_since_approval");
   });
 
   test("a denied approval changes nothing; the approval names mcp.add and the file", async () => {

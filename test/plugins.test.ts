@@ -6,7 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { normalizePluginName } from "../src/workspace/plugins.js";
-import { createHarness, createSandbox, type Harness, HOST_TOKEN, json, type Sandbox, snapshot, waitFor } from "./helpers/harness.js";
+import {
+  createHarness,
+  createSandbox,
+  expectError,
+  type Harness,
+  HOST_TOKEN,
+  json,
+  type Sandbox,
+  snapshot,
+  waitFor,
+} from "./helpers/harness.js";
 
 // The global OpenCode folder is taken from XDG_CONFIG_HOME; point it at a temp folder.
 const xdg = await mkdtemp(join(tmpdir(), "ows-xdg-"));
@@ -135,7 +145,7 @@ describe("POST plugins", () => {
       JSONC.replace('"plugin": ["opencode-foo@1.2.0"]', '"plugin": [\n    "opencode-foo@1.2.0",\n    "@acme/tool@3"\n  ]'),
     );
     const files = Object.keys(await snapshot(h.root)).sort();
-    assert.deepEqual(files, [".opencode/openwork/audit.jsonl", "opencode.jsonc"]);
+    assert.deepEqual(files, ["opencode.jsonc"]);
   });
 
   test("creates opencode.json in an empty workspace", async () => {
@@ -288,7 +298,7 @@ describe("POST plugins", () => {
     assert.deepEqual(await snapshot(h.root), before);
   });
 
-  test("an edit made on disk while approval is pending is kept; the add re-reads under the lock", async () => {
+  test("an edit made on disk while approval is pending: 409 changed_since_approval, the editor's change kept", async () => {
     await writeFile(join(h.root, "opencode.jsonc"), JSONC);
     await h.close();
     h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } }, { root: h.root });
@@ -300,8 +310,9 @@ describe("POST plugins", () => {
     await writeFile(join(h.root, "opencode.jsonc"), edited);
     await h.host("POST", `/approvals/${approval.id}`, { reply: "allow" });
     const res = await pending;
-    assert.equal(res.status, 200);
-    assert.equal((await json(res)).changed, false, "the plugin was already there when the write ran");
+    // What the host approved is no longer what would be written (here: nothing at all).
+    const body = await expectError(res, 409, "changed_since_approval");
+    assert.deepEqual(body.details.paths, ["opencode.jsonc"]);
     assert.equal(await read("opencode.jsonc"), edited, "no duplicate spec is added and the editor's change is kept");
   });
 

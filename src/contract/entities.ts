@@ -93,6 +93,16 @@ export const reloadEvent = z
   })
   .meta({ id: "ReloadEvent" });
 
+export const decidedBy = z
+  .union([
+    z.enum(["auto", "host"]),
+    z.object({ tokenId: z.string(), label: z.string() }).meta({ description: "An owner token" }),
+    z.object({ grantId: z.string() }).meta({ description: "A grant (POST /approvals/grants)" }),
+  ])
+  .meta({ id: "DecidedBy" });
+
+export const outcome = z.enum(["applied", "denied", "timeout", "withdrawn", "shutdown", "failed", "changed_since_approval"]);
+
 export const auditEntry = z
   .object({
     id: z.string(),
@@ -102,8 +112,33 @@ export const auditEntry = z
     target: z.string(),
     summary: z.string(),
     timestamp: z.number(),
+    outcome,
+    decidedBy: decidedBy.optional(),
+    decidedAt: z.number().optional(),
+    requestId: z.string().optional(),
+    paths: z.array(z.string()).optional(),
+    changeHash: z.string().optional(),
+    error: z.string().optional(),
   })
   .meta({ id: "AuditEntry" });
+
+export const changeView = z
+  .object({
+    path: z.string(),
+    op: z.enum(["create", "update", "delete"]),
+    diff: z.string().meta({ description: "A unified diff of the text (secrets masked)" }),
+    before: z.string().optional().meta({ description: "The whole text before, up to 256 KiB" }),
+    after: z.string().optional().meta({ description: "The whole text after, up to 256 KiB" }),
+    truncated: z.boolean().optional(),
+  })
+  .meta({ id: "Change" });
+
+export const risk = z
+  .object({
+    kind: z.enum(["executes_code", "network", "permission", "removes", "secrets"]),
+    message: z.string(),
+  })
+  .meta({ id: "Risk" });
 
 export const approvalRequest = z
   .object({
@@ -115,8 +150,23 @@ export const approvalRequest = z
     createdAt: z.number(),
     expiresAt: z.number(),
     actor,
+    changes: z.array(changeView),
+    risks: z.array(risk),
+    changeHash: z.string().meta({ description: "What the approval binds to: a hash of every planned path and its bytes" }),
   })
   .meta({ id: "ApprovalRequest" });
+
+export const grant = z
+  .object({
+    id: z.string(),
+    tokenId: z.string().meta({ description: "A scoped token's id, or `legacy` for the server's client token" }),
+    workspaceId: z.string(),
+    actions: z.array(z.string()),
+    createdAt: z.number(),
+    expiresAt: z.number(),
+    createdBy: actor,
+  })
+  .meta({ id: "Grant" });
 
 export const tokenInfo = z
   .object({

@@ -22,6 +22,8 @@ export interface RouteInfo {
   stream?: boolean;
   /** Also mounted under `/w/:id` for one workspace (every `/workspace/:id/...` route is). */
   mounted?: boolean;
+  /** A write that waits for approval: admitted within the pending limits, answered at shutdown. */
+  gated?: boolean;
   /** Error statuses beyond those every route of its kind can answer. */
   errors?: number[];
 }
@@ -76,10 +78,22 @@ export const ROUTES = {
     path: "/approvals",
     scope: "owner",
     summary: "Pending approval requests (or, with state=decided, recent decisions)",
-    description: "With `Accept: text/event-stream`: a `snapshot` event, then `requested` and `resolved` events as they happen.",
+    description:
+      "Each request carries exactly what it will change (`changes`: diffs and texts, secrets masked) and what that means (`risks`). With `Accept: text/event-stream`: a `snapshot` event, then `requested` and `resolved` events as they happen. `state=decided` answers the recent decisions from the audit logs, newest first.",
     stream: true,
     errors: [400],
   },
+  createGrant: {
+    method: "POST",
+    path: "/approvals/grants",
+    scope: "owner",
+    summary: "Let one credential's writes of some actions in one workspace through without asking (at most an hour)",
+    description: "Writes that run code or widen permissions are always asked. Grants end at a restart.",
+    status: 201,
+    errors: [400],
+  },
+  listGrants: { method: "GET", path: "/approvals/grants", scope: "owner", summary: "Active grants" },
+  deleteGrant: { method: "DELETE", path: "/approvals/grants/:id", scope: "owner", summary: "End a grant", errors: [404] },
   replyApproval: {
     method: "POST",
     path: "/approvals/:id",
@@ -107,6 +121,7 @@ export const ROUTES = {
     method: "PATCH",
     path: "/workspace/:id/config",
     scope: "collaborator",
+    gated: true,
     summary: "Set or remove top-level config keys (approval-gated)",
     description:
       "Each `opencode` key replaces that top-level key (comments and formatting kept); `openwork` is a shallow merge; `null` removes a key. `If-Match` (an ETag from GET) makes a stale write a 412.",
@@ -131,6 +146,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/plugins",
     scope: "collaborator",
+    gated: true,
     summary: "Add a plugin spec to the project config (approval-gated)",
     errors: [422],
   },
@@ -138,6 +154,7 @@ export const ROUTES = {
     method: "DELETE",
     path: "/workspace/:id/plugins/:name{.+}",
     scope: "collaborator",
+    gated: true,
     summary: "Remove a plugin spec from the project config (approval-gated)",
     description: "`name` may be a scoped package (`@scope/pkg`), encoded or not.",
     errors: [422],
@@ -147,6 +164,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/mcp",
     scope: "collaborator",
+    gated: true,
     summary: "Add or replace an MCP server (approval-gated)",
     errors: [422],
   },
@@ -154,6 +172,7 @@ export const ROUTES = {
     method: "DELETE",
     path: "/workspace/:id/mcp/:name",
     scope: "collaborator",
+    gated: true,
     summary: "Remove an MCP server (approval-gated)",
     errors: [422],
   },
@@ -175,6 +194,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/skills",
     scope: "collaborator",
+    gated: true,
     summary: "Add or update a project skill (approval-gated)",
     errors: [422],
   },
@@ -182,6 +202,7 @@ export const ROUTES = {
     method: "DELETE",
     path: "/workspace/:id/skills/:name",
     scope: "collaborator",
+    gated: true,
     summary: "Delete a project skill (approval-gated)",
     errors: [422],
   },
@@ -197,6 +218,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/commands",
     scope: "collaborator",
+    gated: true,
     summary: "Add or update a project command (approval-gated)",
     errors: [422],
   },
@@ -204,6 +226,7 @@ export const ROUTES = {
     method: "DELETE",
     path: "/workspace/:id/commands/:name",
     scope: "collaborator",
+    gated: true,
     summary: "Delete a project command (approval-gated)",
     errors: [422],
   },
@@ -225,6 +248,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/import",
     scope: "collaborator",
+    gated: true,
     summary: "Import a workspace setup (approval-gated)",
     errors: [422],
   },
@@ -241,6 +265,7 @@ export const ROUTES = {
     method: "POST",
     path: "/workspace/:id/engine/reload",
     scope: "collaborator",
+    gated: true,
     summary: "Make the OpenCode engine re-read the workspace (approval-gated)",
     description: "No body. Allowed on a read-only server.",
     errors: [400, 409, 502, 504],

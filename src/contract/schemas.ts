@@ -4,6 +4,7 @@
 // `withCode` (a name in the body is an `invalid_name`, like a name in the path).
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
+import { MAX_GRANT_TTL_MS, WRITE_ACTIONS } from "./actions.js";
 import {
   actor,
   approvalRequest,
@@ -11,6 +12,7 @@ import {
   commandItem,
   errorBody,
   exportedCommand,
+  grant,
   importChanges,
   jsonObject,
   mcpItem,
@@ -80,6 +82,7 @@ const ok = z.literal(true);
 const nullableText = z.string().nullable().optional();
 
 export const AUDIT_DEFAULT_LIMIT = 50;
+export const DECIDED_DEFAULT_LIMIT = 20;
 export const AUDIT_MAX_LIMIT = 200;
 export const RELOAD_MAX_WAIT_MS = 120_000;
 
@@ -201,7 +204,34 @@ export const SCHEMAS = {
   listTokens: { response: z.object({ items: z.array(tokenInfo) }) },
   deleteToken: { params: z.object({ id: z.string() }), response: z.object({ ok }) },
 
-  listApprovals: { response: z.object({ items: z.array(approvalRequest) }) },
+  listApprovals: {
+    query: z.object({
+      state: z
+        .enum(["pending", "decided"], { error: 'state must be "pending" or "decided"' })
+        .default("pending")
+        .meta({ description: "`decided`: recent decisions from the audit logs, newest first" }),
+      limit: queryInt(
+        1,
+        Number.POSITIVE_INFINITY,
+        "limit must be a positive whole number",
+        `With state=decided: how many (default ${DECIDED_DEFAULT_LIMIT}, at most ${AUDIT_MAX_LIMIT})`,
+      ),
+    }),
+    response: z.object({
+      items: z.array(z.union([approvalRequest, auditEntry])).meta({ description: "Pending requests, or with state=decided audit entries" }),
+    }),
+  },
+  createGrant: {
+    body: z.object({
+      tokenId: z.string().meta({ description: "A scoped token's id, or `legacy` for the server's client token" }),
+      workspaceId: z.string(),
+      actions: z.array(z.enum(WRITE_ACTIONS)).min(1),
+      ttlMs: z.number().int().min(1000).max(MAX_GRANT_TTL_MS).meta({ description: "At most one hour" }),
+    }),
+    response: grant,
+  },
+  listGrants: { response: z.object({ items: z.array(grant) }) },
+  deleteGrant: { params: z.object({ id: z.string() }), response: z.object({ ok }) },
   replyApproval: {
     params: z.object({ id: z.string().meta({ description: "An approval id (from GET /approvals)" }) }),
     body: z.object({ reply: z.enum(["allow", "deny"]) }),

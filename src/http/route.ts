@@ -41,6 +41,11 @@ export type Handlers = { [K in OperationId]: Handler<K> };
 
 export interface RegisterOptions {
   auth: Authenticator;
+  /**
+   * For approval-gated writes, before the body is read: reserves room among the pending requests
+   * (429 beyond the limits) and returns what to call once the answer is out.
+   */
+  admitWrite: (c: Context<AppEnv>, access: Access) => () => void;
   /** Throws 404/403 for a workspace id that is not served (mounted routes that are not per-workspace). */
   assertServed: (workspaceId: string) => void;
   logger: Logger;
@@ -177,10 +182,15 @@ export function registerOperations(app: Hono<AppEnv>, handlers: Handlers, option
           if (workspaceId !== undefined && (mounted || route.path.startsWith(`${WORKSPACE_PREFIX}/`))) assertWorkspace(access, workspaceId);
           if (mounted && workspaceId !== undefined && !route.path.startsWith(`${WORKSPACE_PREFIX}/`)) options.assertServed(workspaceId);
         }
-        const input = await parseInput(c, id, access, mounted ? workspaceId : undefined);
-        const result = await handler(c, input);
-        const res = result instanceof Response ? result : c.json(result as object, route.status ?? 200);
-        return options.validateResponses ? checkAnswer(id, route, res, options.logger) : res;
+        const release = route.gated && access ? options.admitWrite(c, access) : undefined;
+        try {
+          const input = await parseInput(c, id, access, mounted ? workspaceId : undefined);
+          const result = await handler(c, input);
+          const res = result instanceof Response ? result : c.json(result as object, route.status ?? 200);
+          return options.validateResponses ? await checkAnswer(id, route, res, options.logger) : res;
+        } finally {
+          release?.();
+        }
       };
     app.on(route.method, route.path, make(false));
     if (isMounted(route)) app.on(route.method, mountedPath(route), make(true));

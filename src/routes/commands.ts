@@ -3,8 +3,8 @@
 // which the OpenWork app checks). Writes go through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writeCommand } from "../workspace/commands.js";
-import { actorOf, assertOwnerFor, cachedListing, workspaceOf } from "./context.js";
+import { commandChange, listCommands, planCommandDelete, planCommandUpsert } from "../workspace/commands.js";
+import { assertOwnerFor, cachedListing, workspaceOf, write } from "./context.js";
 
 export function commandHandlers(s: Services) {
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");
@@ -21,14 +21,14 @@ export function commandHandlers(s: Services) {
     upsertCommand: async (c, { params, body }) => {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
-      const plan = planCommandUpsert(workspace.path, body);
-      await s.pipeline.run(workspace, actorOf(c), {
+      await write(c, s, workspace, {
         action: "commands.upsert",
-        target: plan.name,
-        summary: `Save command "/${plan.name}"`,
-        paths: [plan.relativePath],
+        target: body.name,
         reasons: ["commands"],
-        apply: () => writeCommand(planCommandUpsert(workspace.path, body)),
+        plan: async () => {
+          const plan = await planCommandUpsert(workspace.path, body);
+          return { summary: `Save command "/${plan.name}"`, changes: [commandChange(plan)], result: () => undefined };
+        },
       });
       return { items: await listCommands(workspace.path, "workspace", { onSkip }) };
     },
@@ -36,16 +36,16 @@ export function commandHandlers(s: Services) {
     deleteCommand: async (c, { params }) => {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
-      const plan = await planCommandDelete(workspace.path, params.name);
-      await s.pipeline.run(workspace, actorOf(c), {
+      const { result } = await write(c, s, workspace, {
         action: "commands.delete",
-        target: plan.name,
-        summary: `Delete command "/${plan.name}"`,
-        paths: plan.relativePaths,
+        target: params.name,
         reasons: ["commands"],
-        apply: () => deleteCommand(workspace.path, params.name),
+        plan: async () => {
+          const { name, changes } = await planCommandDelete(workspace.path, params.name);
+          return { summary: `Delete command "/${name}"`, changes, result: () => ({ ok: true as const, name }) };
+        },
       });
-      return { ok: true as const, name: plan.name };
+      return result;
     },
   } satisfies Partial<Handlers>;
 }

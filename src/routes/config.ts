@@ -1,8 +1,11 @@
 // The workspace config: read (cached bytes with an ETag) and patch (approval-gated).
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { applyConfigEdit, planConfigPatch, readWorkspaceConfig } from "../workspace/config-edit.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { planConfigPatch, readWorkspaceConfig } from "../workspace/config-edit.js";
+import { configChange, workspaceOf, write } from "./context.js";
+
+/** How many keys a summary names before it says "and N more". */
+const SUMMARY_KEYS = 8;
 
 export function configHandlers(s: Services) {
   return {
@@ -19,29 +22,27 @@ export function configHandlers(s: Services) {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
       const ifMatch = c.req.header("If-Match");
-      const before = await readWorkspaceConfig(workspace.path);
-      // Validated (and If-Match checked) before approval is asked. A patch that changes no byte is
-      // answered at once: no approval, no audit entry, no event.
-      const changed = planConfigPatch(before, patch, ifMatch).writes.filter((w) => w.text !== w.file.text);
-      if (changed.length > 0) {
-        const keys = [
-          ...Object.keys(patch.opencode ?? {}).map((k) => `${before.project.file}:${k}`),
-          ...Object.keys(patch.openwork ?? {}).map((k) => `openwork.json:${k}`),
-        ];
-        const paths = changed.map((w) => w.file.file);
-        await s.pipeline.run(workspace, actorOf(c), {
-          action: "config.patch",
-          target: paths.join(", "),
-          summary: `Update config keys: ${keys.join(", ")}`,
-          paths,
-          reasons: ["config"],
-          apply: async () => {
-            // Re-read under the lock: another write may have landed while we waited for approval.
-            const current = await readWorkspaceConfig(workspace.path);
-            await applyConfigEdit(planConfigPatch(current, patch, ifMatch));
-          },
-        });
-      }
+      // Validated (and If-Match checked) before approval is asked, and again under the lock. A
+      // patch that changes no byte is answered at once: no approval, no audit entry, no event.
+      await write(c, s, workspace, {
+        action: "config.patch",
+        target: "config",
+        reasons: ["config"],
+        plan: async () => {
+          const current = await readWorkspaceConfig(workspace.path);
+          const writes = planConfigPatch(current, patch, ifMatch).writes;
+          const keys = [
+            ...Object.keys(patch.opencode ?? {}).map((k) => `${current.project.file}:${k}`),
+            ...Object.keys(patch.openwork ?? {}).map((k) => `openwork.json:${k}`),
+          ];
+          const more = keys.length > SUMMARY_KEYS ? ` and ${keys.length - SUMMARY_KEYS} more` : "";
+          return {
+            summary: `Update config keys: ${keys.slice(0, SUMMARY_KEYS).join(", ")}${more}`,
+            changes: writes.map((w) => configChange(w.file, w.text)),
+            result: () => undefined,
+          };
+        },
+      });
       const [after, updatedAt] = await Promise.all([readWorkspaceConfig(workspace.path), s.audit.lastTimestamp(workspace.path)]);
       c.header("ETag", after.etag);
       return { opencode: after.project.value, openwork: after.openwork.value, updatedAt };

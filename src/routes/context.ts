@@ -4,17 +4,14 @@ import { type Access, assertScope } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import type { ListingKind } from "../services/listing-cache.js";
-import type { WriteOperation } from "../services/write-pipeline.js";
-import { type ConfigFile, readProjectConfig, writeConfigText } from "../workspace/opencode-config.js";
+import type { WritePlan, WriteRequest } from "../services/write-pipeline.js";
+import type { FileChange } from "../workspace/change-set.js";
+import { type ConfigFile, readProjectConfig } from "../workspace/opencode-config.js";
 import type { Workspace } from "../workspaces.js";
 
 /** The served workspace with this id (404 unknown, 403 outside the authorized roots). */
 export function workspaceOf(s: Services, id: string): Workspace {
   return s.registry.get(id);
-}
-
-export function actorOf(c: Context<AppEnv>) {
-  return c.get("actor");
 }
 
 /** Host-scoped data (global skills, plugins and commands) are the host user's own: owner only. */
@@ -35,38 +32,32 @@ export async function cachedListing(
   return c.body(cached.body, 200, { "Content-Type": "application/json" });
 }
 
-export interface ProjectConfigWrite extends Pick<WriteOperation<boolean>, "action" | "target" | "reasons"> {
-  /** One line for the approver and the audit log; `file` is the config file's name. */
-  summary: (file: string) => string;
-  /**
-   * The new config text made from `current` (throwing ApiError when the edit is invalid), or null
-   * when nothing would change.
-   */
-  plan: (current: ConfigFile) => { text: string } | null;
+/**
+ * Runs one write through the pipeline for the request's caller. The client's connection goes
+ * along: a write whose client leaves while it waits for the host is withdrawn.
+ */
+export function write<R>(c: Context<AppEnv>, s: Services, workspace: Workspace, request: WriteRequest<R>) {
+  return s.pipeline.run(workspace, c.get("actor"), request, c.req.raw.signal);
+}
+
+/** A file change from a config file as read and the new text planned for it. */
+export function configChange(file: ConfigFile, text: string): FileChange {
+  return { kind: "file", path: file.file, before: file.text, after: text };
 }
 
 /**
- * An edit of the project config (plugins, MCP): planned against the file as it is now (so a bad
- * edit is answered before approval is asked), then re-read and re-planned under the workspace
- * lock, so a write that landed meanwhile is kept. Returns whether the file was changed: false,
- * without approval, audit entry or event, when the plan changes nothing to begin with.
- * Routes call `s.pipeline.assertWritable()` first.
+ * A plan that edits the project config (plugins, MCP): `edit` makes the new text from the file as
+ * it is (throwing ApiError when the edit is invalid), or null when nothing would change.
  */
-export async function writeProjectConfig(c: Context<AppEnv>, s: Services, workspace: Workspace, op: ProjectConfigWrite) {
-  const before = await readProjectConfig(workspace.path);
-  if (op.plan(before) === null) return false;
-  const { result } = await s.pipeline.run(workspace, actorOf(c), {
-    action: op.action,
-    target: op.target,
-    summary: op.summary(before.file),
-    paths: [before.file],
-    reasons: op.reasons,
-    apply: async () => {
-      const current = await readProjectConfig(workspace.path);
-      const planned = op.plan(current);
-      if (planned) await writeConfigText(current, planned.text);
-      return planned !== null;
-    },
-  });
-  return result;
+export function projectConfigPlan<R>(
+  root: string,
+  summary: (file: string) => string,
+  edit: (current: ConfigFile) => { text: string } | null,
+  result: () => R | Promise<R>,
+): () => Promise<WritePlan<R>> {
+  return async () => {
+    const current = await readProjectConfig(root);
+    const planned = edit(current);
+    return { summary: summary(current.file), changes: planned ? [configChange(current, planned.text)] : [], result };
+  };
 }

@@ -3,7 +3,7 @@
 import type { Handlers } from "../http/route.js";
 import { engineTarget } from "../services/engine.js";
 import type { Services } from "../services/index.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { workspaceOf, write } from "./context.js";
 
 export function engineHandlers(s: Services) {
   return {
@@ -12,17 +12,23 @@ export function engineHandlers(s: Services) {
       const { force, waitMs } = query;
       // Checked before approval is asked: no engine, nothing to approve.
       const target = engineTarget(workspace);
-      const { result: reloadedAt } = await s.pipeline.run(workspace, actorOf(c), {
+      let reloadedAt = 0;
+      await write(c, s, workspace, {
         action: "engine.reload",
         target: target.directory,
-        summary: `Reload the OpenCode engine for ${target.directory}${force ? " (force: running sessions are aborted)" : ""}`,
-        paths: [],
         reasons: [],
         allowWhenReadOnly: true,
         // The wait for busy sessions (up to `waitMs`) must not hold the workspace's write lock:
         // writes that land meanwhile are picked up by the dispose that follows anyway.
         beforeLock: force ? undefined : () => s.engine.waitUntilIdle(target, waitMs),
-        apply: () => s.engine.dispose(target),
+        plan: async () => ({
+          summary: `Reload the OpenCode engine for ${target.directory}${force ? " (force: running sessions are aborted)" : ""}`,
+          changes: [],
+          effect: async () => {
+            reloadedAt = await s.engine.dispose(target);
+          },
+          result: () => undefined,
+        }),
       });
       return { ok: true as const, reloadedAt };
     },

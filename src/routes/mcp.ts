@@ -1,5 +1,5 @@
 // MCP servers: list, add (or replace) and remove entries of the project config's `mcp` map.
-// Writes are project-config edits (writeProjectConfig): validated first, re-planned under the lock.
+// Writes are project-config edits through the write pipeline.
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.js";
 import type { Handlers } from "../http/route.js";
@@ -7,7 +7,7 @@ import type { Services } from "../services/index.js";
 import { assertMcpConfig, listMcp, planMcpAdd, planMcpRemove, validateMcpName } from "../workspace/mcp.js";
 import { readProjectConfig } from "../workspace/opencode-config.js";
 import type { Workspace } from "../workspaces.js";
-import { cachedListing, workspaceOf, writeProjectConfig } from "./context.js";
+import { cachedListing, projectConfigPlan, workspaceOf, write } from "./context.js";
 
 export function mcpHandlers(s: Services) {
   const respond = (c: Context<AppEnv>, workspace: Workspace) =>
@@ -21,12 +21,16 @@ export function mcpHandlers(s: Services) {
       s.pipeline.assertWritable();
       const name = validateMcpName(body.name);
       const config = assertMcpConfig(name, body.config);
-      await writeProjectConfig(c, s, workspace, {
+      await write(c, s, workspace, {
         action: "mcp.add",
         target: name,
-        summary: (file) => `Add ${config.type === "local" ? "local" : "remote"} MCP server ${name} to ${file}`,
         reasons: ["mcp"],
-        plan: (current) => planMcpAdd(current, name, config),
+        plan: projectConfigPlan(
+          workspace.path,
+          (file) => `Add ${config.type === "local" ? "local" : "remote"} MCP server "${name}" to ${file}`,
+          (current) => planMcpAdd(current, name, config),
+          () => undefined,
+        ),
       });
       return respond(c, workspace);
     },
@@ -35,12 +39,16 @@ export function mcpHandlers(s: Services) {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
       const name = validateMcpName(params.name);
-      await writeProjectConfig(c, s, workspace, {
+      await write(c, s, workspace, {
         action: "mcp.remove",
         target: name,
-        summary: (file) => `Remove MCP server ${name} from ${file}`,
         reasons: ["mcp"],
-        plan: (current) => planMcpRemove(current, name),
+        plan: projectConfigPlan(
+          workspace.path,
+          (file) => `Remove MCP server "${name}" from ${file}`,
+          (current) => planMcpRemove(current, name),
+          () => undefined,
+        ),
       });
       return respond(c, workspace);
     },

@@ -1,6 +1,5 @@
 // Plugins: list config specs and plugin files (global ones with ?includeGlobal=true, owner only),
-// add and remove config specs. Writes are project-config edits (writeProjectConfig): validated
-// first, re-planned under the lock.
+// add and remove config specs. Writes are project-config edits through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
 import { readProjectConfig } from "../workspace/opencode-config.js";
@@ -12,7 +11,7 @@ import {
   planPluginRemove,
   validatePluginSpec,
 } from "../workspace/plugins.js";
-import { assertOwnerFor, cachedListing, workspaceOf, writeProjectConfig } from "./context.js";
+import { assertOwnerFor, cachedListing, projectConfigPlan, workspaceOf, write } from "./context.js";
 
 export function pluginHandlers(s: Services) {
   const listing = async (root: string, includeGlobal = false) => {
@@ -32,14 +31,18 @@ export function pluginHandlers(s: Services) {
       s.pipeline.assertWritable();
       const spec = validatePluginSpec(body.spec);
       // A spec whose name is already present changes nothing: no approval, audit entry or event.
-      const changed = await writeProjectConfig(c, s, workspace, {
+      const { applied } = await write(c, s, workspace, {
         action: "plugins.add",
         target: spec,
-        summary: (file) => `Add plugin ${spec} to ${file}`,
         reasons: ["plugins"],
-        plan: (current) => planPluginAdd(current, spec),
+        plan: projectConfigPlan(
+          workspace.path,
+          (file) => `Add plugin ${spec} to ${file}`,
+          (current) => planPluginAdd(current, spec),
+          () => undefined,
+        ),
       });
-      return { ...(await listing(workspace.path)), changed };
+      return { ...(await listing(workspace.path)), changed: applied };
     },
 
     // `{.+}` also accepts an unencoded scoped name (`@scope/pkg`); Hono decodes `%2F` and `%40`.
@@ -47,12 +50,16 @@ export function pluginHandlers(s: Services) {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
       const name = validatePluginSpec(params.name, "name");
-      await writeProjectConfig(c, s, workspace, {
+      await write(c, s, workspace, {
         action: "plugins.remove",
         target: normalizePluginName(name),
-        summary: (file) => `Remove plugin ${normalizePluginName(name)} from ${file}`,
         reasons: ["plugins"],
-        plan: (current) => planPluginRemove(current, name),
+        plan: projectConfigPlan(
+          workspace.path,
+          (file) => `Remove plugin ${normalizePluginName(name)} from ${file}`,
+          (current) => planPluginRemove(current, name),
+          () => undefined,
+        ),
       });
       return listing(workspace.path);
     },

@@ -2,8 +2,8 @@
 // delete the workspace's `.opencode/skills/<name>/SKILL.md`. Writes go through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, writeSkill } from "../workspace/skills.js";
-import { actorOf, assertOwnerFor, cachedListing, workspaceOf } from "./context.js";
+import { listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, skillChange } from "../workspace/skills.js";
+import { assertOwnerFor, cachedListing, workspaceOf, write } from "./context.js";
 
 export function skillHandlers(s: Services) {
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "skill skipped");
@@ -24,14 +24,18 @@ export function skillHandlers(s: Services) {
     upsertSkill: async (c, { params, body }) => {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
-      const first = await planSkillUpsert(workspace.path, body);
-      const { result } = await s.pipeline.run(workspace, actorOf(c), {
+      const { result } = await write(c, s, workspace, {
         action: "skills.upsert",
-        target: first.name,
-        summary: `${first.existed ? "Update" : "Add"} skill "${first.name}"`,
-        paths: [first.relativePath],
+        target: body.name,
         reasons: ["skills"],
-        apply: async () => writeSkill(await planSkillUpsert(workspace.path, body)),
+        plan: async () => {
+          const plan = await planSkillUpsert(workspace.path, body);
+          return {
+            summary: `${plan.existed ? "Update" : "Add"} skill "${plan.name}"`,
+            changes: [skillChange(plan)],
+            result: () => plan.item,
+          };
+        },
       });
       return result;
     },
@@ -39,16 +43,16 @@ export function skillHandlers(s: Services) {
     deleteSkill: async (c, { params }) => {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
-      const plan = await planSkillDelete(workspace.path, params.name);
-      await s.pipeline.run(workspace, actorOf(c), {
+      const { result } = await write(c, s, workspace, {
         action: "skills.delete",
-        target: plan.name,
-        summary: `Delete skill "${plan.name}"`,
-        paths: [plan.relativePath],
+        target: params.name,
         reasons: ["skills"],
-        apply: () => deleteProjectSkill(workspace.path, params.name),
+        plan: async () => {
+          const { name, change } = await planSkillDelete(workspace.path, params.name);
+          return { summary: `Delete skill "${name}"`, changes: [change], result: () => ({ ok: true as const, name }) };
+        },
       });
-      return { ok: true as const, name: plan.name };
+      return result;
     },
   } satisfies Partial<Handlers>;
 }

@@ -2,8 +2,8 @@
 // An import is validated whole before approval is asked; a preview answers what would change.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { applyImport, exportWorkspace, type ImportInput, importChangesAnything, planImport } from "../workspace/transfer.js";
-import { actorOf, workspaceOf } from "./context.js";
+import { exportWorkspace, type ImportChanges, type ImportInput, planImport } from "../workspace/transfer.js";
+import { workspaceOf, write } from "./context.js";
 
 export function transferHandlers(s: Services) {
   return {
@@ -22,24 +22,21 @@ export function transferHandlers(s: Services) {
       const workspace = workspaceOf(s, params.id);
       s.pipeline.assertWritable();
       const input = body as ImportInput;
-      const plan = await planImport(workspace.path, input);
-      // An import that changes nothing is answered at once: no approval, audit entry or event.
-      if (!importChangesAnything(plan)) return { ok: true as const, changed: false, changes: plan.changes };
-      const { result } = await s.pipeline.run(workspace, actorOf(c), {
+      let changes: ImportChanges | undefined;
+      // Planned against the files as they are; after approval planned again under the lock, and
+      // written only when it would write exactly what was approved (an import in `replace` mode
+      // never removes items that appeared while it waited).
+      const { applied } = await write(c, s, workspace, {
         action: "config.import",
-        target: plan.paths.length === 1 ? plan.paths[0]! : `${plan.paths.length} files`,
-        summary: plan.summary,
-        paths: plan.paths,
-        reasons: plan.reasons,
-        apply: async () => {
-          // Re-plan under the lock against the latest files: a write that landed while approval
-          // was pending is seen, and a now-invalid import still writes nothing.
-          const current = await planImport(workspace.path, input);
-          await applyImport(current);
-          return current.changes;
+        target: "import",
+        reasons: [],
+        plan: async () => {
+          const plan = await planImport(workspace.path, input);
+          changes = plan.changes;
+          return { summary: plan.summary, changes: plan.planned, reasons: plan.reasons, result: () => undefined };
         },
       });
-      return { ok: true as const, changed: true, changes: result };
+      return { ok: true as const, changed: applied, changes: changes! };
     },
   } satisfies Partial<Handlers>;
 }

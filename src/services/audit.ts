@@ -9,8 +9,13 @@ import type { Actor } from "../http/auth.js";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
 import { resolveInside } from "../workspace/paths.js";
+import type { DecidedBy } from "./approvals.js";
 
 export type { Actor };
+
+/** How a write request ended (SPEC 8): every request is audited, not only the applied ones. */
+export const OUTCOMES = ["applied", "denied", "timeout", "withdrawn", "shutdown", "failed", "changed_since_approval"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 export interface AuditEntry {
   id: string;
@@ -20,6 +25,18 @@ export interface AuditEntry {
   target: string;
   summary: string;
   timestamp: number;
+  outcome: Outcome;
+  /** `auto`, `host`, the owner token (`{ tokenId, label }`) or the grant (`{ grantId }`) that decided. */
+  decidedBy?: DecidedBy;
+  decidedAt?: number;
+  /** The approval request, when one was made. */
+  requestId?: string;
+  /** Workspace-relative paths the write touched (or would have). */
+  paths?: string[];
+  /** The hash of the planned bytes the decision was about. */
+  changeHash?: string;
+  /** Why a write failed (an error code). */
+  error?: string;
 }
 
 export type NewAuditEntry = Omit<AuditEntry, "id" | "timestamp">;
@@ -114,9 +131,13 @@ export class AuditLog {
     }
   }
 
+  /** When the last applied write happened (denied and failed requests change nothing). */
   async lastTimestamp(root: string): Promise<number | null> {
-    const [last] = await this.tail(root, 1);
-    return last?.timestamp ?? null;
+    for (let limit = 8; ; limit *= 8) {
+      const entries = await this.tail(root, limit);
+      const applied = entries.find((e) => e.outcome === "applied");
+      if (applied || entries.length < limit || limit >= 4096) return applied?.timestamp ?? null;
+    }
   }
 }
 
@@ -126,6 +147,7 @@ function parseEntry(text: string): AuditEntry | null {
     const value = JSON.parse(text) as AuditEntry;
     if (!value || typeof value !== "object" || typeof value.action !== "string") return null;
     value.actor = currentActor(value.actor);
+    value.outcome ??= "applied"; // entries from before outcomes were recorded were successes
     return value;
   } catch {
     return null;

@@ -6,11 +6,12 @@ import { AuthFailureLimiter, type AuthLimiterOptions } from "../http/auth-limite
 import { type Logger, silentLogger } from "../logger.js";
 import { VERSION } from "../version.js";
 import { WorkspaceRegistry } from "../workspaces.js";
-import { ApprovalService } from "./approvals.js";
+import { type ApprovalLimits, ApprovalService } from "./approvals.js";
 import { AuditLog } from "./audit.js";
 import { EngineClient, type EngineOptions } from "./engine.js";
 import { EngineProbe, type EngineProbeOptions } from "./engine-probe.js";
 import { ReloadEventLog } from "./events.js";
+import { GrantStore } from "./grants.js";
 import { kindsForReason, ListingCache } from "./listing-cache.js";
 import { TokenStore } from "./tokens.js";
 import { type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
@@ -25,6 +26,8 @@ export interface Services {
   logger: Logger;
   registry: WorkspaceRegistry;
   approvals: ApprovalService;
+  /** Time-boxed permissions for one credential's writes to go through without asking. */
+  grants: GrantStore;
   audit: AuditLog;
   events: ReloadEventLog;
   pipeline: WritePipeline;
@@ -54,19 +57,22 @@ export interface ServicesOptions {
   watcher?: WatcherOptions;
   engine?: EngineOptions;
   engineProbe?: EngineProbeOptions;
+  approvalLimits?: ApprovalLimits;
   authLimit?: AuthLimiterOptions;
   /** Heartbeat interval of `GET /workspace/:id/events` streams (default 15 s). */
   eventsHeartbeatMs?: number;
 }
 
 export function createServices(settings: ServerSettings, logger: Logger = silentLogger, options: ServicesOptions = {}): Services {
-  const approvals = new ApprovalService(settings.approval.mode, settings.approval.timeoutMs);
+  const approvals = new ApprovalService(settings.approval.mode, settings.approval.timeoutMs, options.approvalLimits);
+  const grants = new GrantStore();
   const audit = new AuditLog();
   // Listings are cached only where a watcher will invalidate them.
   const listings = new ListingCache(options.watch ? undefined : 0);
   const events = new ReloadEventLog(1000, (event) => listings.invalidate(event.workspaceId, kindsForReason(event.reason)));
   const pipeline = new WritePipeline({
     approvals,
+    grants,
     audit,
     events,
     readOnly: settings.readOnly,
@@ -80,7 +86,19 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     tokens,
     limiter: new AuthFailureLimiter(options.authLimit),
   });
-  const closers: Array<() => Promise<void> | void> = [() => approvals.close(), () => tokens.close()];
+  // A revoked or expired token's waiting writes are withdrawn and its grants end, at once.
+  tokens.onEnd((tokenId) => {
+    approvals.withdrawWhere((request) => request.actor.tokenId === tokenId);
+    grants.revokeFor(tokenId);
+  });
+  const closers: Array<() => Promise<void> | void> = [
+    // Every waiting client gets its answer (403, reason shutdown) before anything else stops.
+    async () => {
+      approvals.close();
+      await pipeline.drain();
+    },
+    () => tokens.close(),
+  ];
   let watcher: WorkspaceWatcher | null = null;
   if (options.watch) {
     const started = new WorkspaceWatcher({ workspaces: registry.list(), events, pipeline, logger, options: options.watcher });
@@ -95,6 +113,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     logger,
     registry,
     approvals,
+    grants,
     audit,
     events,
     pipeline,

@@ -6,11 +6,11 @@
 // No HTTP here; list functions are pure reads so a cache can wrap them.
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { removeRecursive, writeFileAtomic } from "./atomic-file.js";
+import type { FileChange } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside, validateName } from "./paths.js";
+import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -63,6 +63,8 @@ export interface CommandPlan {
   relativePath: string;
   /** The exact bytes that will be written. */
   text: string;
+  /** The file's bytes now (null when there is none). */
+  before: string | null;
   fields: CommandFields;
 }
 
@@ -193,9 +195,9 @@ function optionalBoolean(value: unknown, field: string): boolean | null | undefi
  * frontmatter supplies fields the input leaves out (its `name:` key is ignored).
  * 400: bad name, path escape, wrong field types, blank template, unparsable `content`.
  */
-export function planCommandUpsert(root: string, input: CommandUpsertInput): CommandPlan {
+export async function planCommandUpsert(root: string, input: CommandUpsertInput): Promise<CommandPlan> {
   const name = validateCommandName(input.name);
-  const file = resolveInside(root, MANAGED_COMMANDS_DIR, `${name}.md`);
+  const file = resolveWriteTarget(root, MANAGED_COMMANDS_DIR, `${name}.md`);
   let fromContent: FrontmatterData = {};
   let template = optionalText(input.template, "template");
   if ((template === undefined || template === null) && input.content !== undefined && input.content !== null) {
@@ -215,40 +217,34 @@ export function planCommandUpsert(root: string, input: CommandUpsertInput): Comm
     subtask: input.subtask !== undefined ? optionalBoolean(input.subtask, "subtask") : optionalBoolean(fromContent.subtask, "subtask"),
     template,
   };
-  return { root, name, file, relativePath: displayPath(root, file), text: renderCommandFile(fields), fields };
+  return {
+    root,
+    name,
+    file,
+    relativePath: displayPath(root, file),
+    text: renderCommandFile(fields),
+    before: await readFileIfExists(file),
+    fields,
+  };
 }
 
-/** Writes a planned command (atomically), re-checking containment right before the write. */
-export async function writeCommand(plan: CommandPlan): Promise<void> {
-  const file = resolveInside(plan.root, MANAGED_COMMANDS_DIR, `${plan.name}.md`);
-  await writeFileAtomic(file, plan.text);
-}
-
-export interface CommandDeletePlan {
-  name: string;
-  /** Absolute files to remove: `.opencode/commands/<name>.md` and/or `.opencode/command/<name>.md`. */
-  files: string[];
-  relativePaths: string[];
+/** The planned change of a command write. */
+export function commandChange(plan: CommandPlan): FileChange {
+  return { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text };
 }
 
 /**
- * Validates a command delete. The command is removed from both folders OpenCode reads, so it is
- * really gone (not replaced by a twin in `.opencode/command/`). 404 when neither file exists.
+ * Plans deleting a workspace command from both folders OpenCode reads, so it is really gone (not
+ * replaced by a twin in `.opencode/command/`). 404 when neither file exists.
  */
-export async function planCommandDelete(root: string, name: unknown): Promise<CommandDeletePlan> {
+export async function planCommandDelete(root: string, name: unknown): Promise<{ name: string; changes: FileChange[] }> {
   const valid = validateCommandName(name);
-  const candidates = COMMAND_DIRS.map((d) => resolveInside(root, ".opencode", d, `${valid}.md`));
-  const files: string[] = [];
-  for (const file of candidates) {
-    if ((await readFileIfExists(file)) !== null) files.push(file);
+  const changes: FileChange[] = [];
+  for (const dir of COMMAND_DIRS) {
+    const file = resolveWriteTarget(root, ".opencode", dir, `${valid}.md`);
+    const before = await readFileIfExists(file);
+    if (before !== null) changes.push({ kind: "file", path: displayPath(root, file), before, after: null });
   }
-  if (files.length === 0) throw notFound(`Command "${valid}" not found`, { name: valid });
-  return { name: valid, files, relativePaths: files.map((f) => displayPath(root, f)) };
-}
-
-/** Removes the workspace command `name` (404 when absent). */
-export async function deleteCommand(root: string, name: unknown): Promise<CommandDeletePlan> {
-  const plan = await planCommandDelete(root, name);
-  for (const file of plan.files) await removeRecursive(file);
-  return plan;
+  if (changes.length === 0) throw notFound(`Command "${valid}" not found`, { name: valid });
+  return { name: valid, changes };
 }

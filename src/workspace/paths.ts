@@ -69,6 +69,37 @@ export function resolveInside(root: string, ...segments: string[]): string {
   return target;
 }
 
+/**
+ * The absolute path of a write or delete target inside `root`: contained (as `resolveInside`), and
+ * with no symbolic link on the way below the root. A write or delete then lands exactly on the
+ * path the approver was shown, never through a link to somewhere else (even inside the workspace,
+ * where a linked `.opencode/skills` would turn "delete .opencode/skills/src" into deleting `src/`).
+ */
+export function resolveWriteTarget(root: string, ...segments: string[]): string {
+  const target = resolveInside(root, ...segments);
+  let current = resolve(root);
+  for (const part of relative(current, target).split(sep).filter(Boolean)) {
+    current = join(current, part);
+    let isLink: boolean;
+    try {
+      isLink = lstatSync(current).isSymbolicLink();
+    } catch {
+      break; // nothing there yet: it will be created as a plain folder or file
+    }
+    if (isLink) {
+      throw badRequest(
+        "path_escape",
+        `${displayPath(root, target)} is reached through the symbolic link ${displayPath(root, current)}; writes never follow links`,
+        {
+          path: displayPath(root, target),
+          link: displayPath(root, current),
+        },
+      );
+    }
+  }
+  return target;
+}
+
 /** How one kind of name taken from a request (skill, command, MCP server) is checked. */
 export interface NameRule {
   /** Names the thing in messages, e.g. "Skill name". */

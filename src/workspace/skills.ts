@@ -3,14 +3,15 @@
 // `.agents/skills` in the workspace and each parent up to the first folder holding `.git`, plus the
 // global folders on request. Writes only ever touch `.opencode/skills/<name>/` of the workspace.
 // No HTTP here; list functions are pure reads so a cache can wrap them.
-import { stat } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { isNotFound, pathExists, removeRecursive, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, pathExists } from "./atomic-file.js";
+import { type FileChange, type FolderRemoval, folderRemoval } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside, validateName } from "./paths.js";
+import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -56,6 +57,8 @@ export interface SkillPlan {
   description: string;
   /** Whether a SKILL.md already exists there (the write replaces it). */
   existed: boolean;
+  /** Its bytes now (null when there is none). */
+  before: string | null;
   item: SkillItem;
 }
 
@@ -221,6 +224,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
   const content = input.content;
   const requested = optionalString(input.description, "description");
   const { dir, file, relativePath } = managedPaths(root, name);
+  resolveWriteTarget(root, relativePath); // no link on the way: the write lands where it is shown
 
   const parsed = parseFrontmatter(content, { file: "content", source: "request" });
   const { data } = parsed;
@@ -293,6 +297,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     text = rerender();
     if (!accepted(text)) throw badRequest("invalid_payload", "content cannot be turned into a valid SKILL.md", { field: "content" });
   }
+  const before = await readFileIfExists(file);
   return {
     root,
     name,
@@ -301,42 +306,31 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     relativePath,
     text,
     description,
-    existed: await pathExists(file),
+    existed: before !== null,
+    before,
     item: { name, path: file, description, scope: "project" },
   };
 }
 
-/** Writes a planned skill (atomically), re-checking containment right before the write. */
-export async function writeSkill(plan: SkillPlan): Promise<SkillItem> {
-  const file = resolveInside(plan.root, MANAGED_SKILLS_DIR, plan.name, SKILL_FILE);
-  await writeFileAtomic(file, plan.text);
-  return plan.item;
+/** The planned change of a skill write. */
+export function skillChange(plan: SkillPlan): FileChange {
+  return { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text };
 }
 
-export interface SkillDeletePlan {
-  name: string;
-  dir: string;
-  /** Workspace-relative folder, for approvals and audit. */
-  relativePath: string;
-}
-
-/** Validates a skill delete: 400 bad name / path escape, 404 when the project skill folder is absent. */
-export async function planSkillDelete(root: string, name: unknown): Promise<SkillDeletePlan> {
+/**
+ * Plans removing `.opencode/skills/<name>/` with everything in it: 400 bad name / path escape
+ * (also a link on the way, or the skill folder itself being a link), 404 when it is absent.
+ */
+export async function planSkillDelete(root: string, name: unknown): Promise<{ name: string; change: FolderRemoval }> {
   const valid = validateSkillName(name);
-  const { dir } = managedPaths(root, valid);
+  const relative = `${MANAGED_SKILLS_DIR}/${valid}`;
+  const dir = resolveWriteTarget(root, relative);
   let isFolder = false;
   try {
-    isFolder = (await stat(dir)).isDirectory(); // a symlink to a folder counts (resolveInside kept it inside)
+    isFolder = (await lstat(dir)).isDirectory();
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
   if (!isFolder) throw notFound(`Skill "${valid}" not found in ${MANAGED_SKILLS_DIR}`, { name: valid });
-  return { name: valid, dir, relativePath: `${displayPath(root, dir)}/` };
-}
-
-/** Removes `.opencode/skills/<name>/` (404 when absent). */
-export async function deleteProjectSkill(root: string, name: unknown): Promise<SkillDeletePlan> {
-  const plan = await planSkillDelete(root, name);
-  await removeRecursive(plan.dir);
-  return plan;
+  return { name: valid, change: await folderRemoval(root, relative) };
 }

@@ -7,38 +7,28 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError, badRequest } from "../errors.js";
+import { folderRemoval, type PlannedChange } from "./change-set.js";
 import {
   COMMAND_DIRS,
   type CommandItem,
   type CommandPlan,
-  deleteCommand,
+  commandChange,
   listCommands,
   planCommandDelete,
   planCommandUpsert,
   validateCommandName,
-  writeCommand,
 } from "./commands.js";
 import { readFileIfExists } from "./fs-list.js";
 import {
   type ConfigEdit,
-  type ConfigFile,
   type JsonObject,
   planKeyEdit,
   planProjectConfigEdit,
   readOpenworkConfig,
   readProjectConfig,
-  writeConfigText,
 } from "./opencode-config.js";
 import { isContained, isInside, resolveInside } from "./paths.js";
-import {
-  deleteProjectSkill,
-  listSkills,
-  MANAGED_SKILLS_DIR,
-  planSkillUpsert,
-  readSkillFile,
-  type SkillPlan,
-  writeSkill,
-} from "./skills.js";
+import { listSkills, MANAGED_SKILLS_DIR, planSkillUpsert, readSkillFile, type SkillPlan, skillChange } from "./skills.js";
 
 export type ImportMode = "merge" | "replace";
 export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands"] as const;
@@ -189,15 +179,14 @@ const isChanged = (c: PartChanges) => c.added.length + c.changed.length + c.remo
 
 export interface ImportPlan {
   root: string;
+  /** What changes, per part, by name (the preview's answer). */
   changes: ImportChanges;
-  /** New texts of the config files that change. */
-  configWrites: Array<{ file: ConfigFile; text: string }>;
-  skillWrites: SkillPlan[];
-  /** Project skills (in `.opencode/skills/`) a replace removes. */
-  skillRemovals: string[];
-  commandWrites: CommandPlan[];
-  /** Workspace commands removed first: by a replace, and the twins of rewritten ones. */
-  commandRemovals: string[];
+  /**
+   * Every file the import writes or removes, in order: config files, removed skill folders,
+   * skill files, removed command files (a replace's, and the `.opencode/command/` twins of
+   * rewritten ones), command files.
+   */
+  planned: PlannedChange[];
   /** Workspace-relative paths the import touches, for the approver. */
   paths: string[];
   /** Reload reasons for the parts that change. */
@@ -221,18 +210,11 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     skills: emptyChanges(),
     commands: emptyChanges(),
   };
-  const plan: ImportPlan = {
-    root,
-    changes,
-    configWrites: [],
-    skillWrites: [],
-    skillRemovals: [],
-    commandWrites: [],
-    commandRemovals: [],
-    paths: [],
-    reasons: [],
-    summary: "",
-  };
+  const plan: ImportPlan = { root, changes, planned: [], paths: [], reasons: [], summary: "" };
+  const skillWrites: SkillPlan[] = [];
+  const skillRemovals: PlannedChange[] = [];
+  const commandWrites: CommandPlan[] = [];
+  const commandRemovals: PlannedChange[] = [];
 
   if (input.opencode !== undefined) {
     const current = await readProjectConfig(root);
@@ -245,7 +227,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     }
     changes.opencode = keyChanges(current.value, planned.value);
     if (isChanged(changes.opencode)) {
-      plan.configWrites.push({ file: current, text: planned.text });
+      plan.planned.push({ kind: "file", path: current.file, before: current.text, after: planned.text });
       plan.paths.push(current.file);
       plan.reasons.push("config");
       const touched = [...changes.opencode.added, ...changes.opencode.changed, ...changes.opencode.removed];
@@ -267,7 +249,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     }
     changes.openwork = keyChanges(current.value, planned.value);
     if (isChanged(changes.openwork)) {
-      plan.configWrites.push({ file: current, text: planned.text });
+      plan.planned.push({ kind: "file", path: current.file, before: current.text, after: planned.text });
       plan.paths.push(current.file);
       plan.reasons.push("config");
     }
@@ -286,18 +268,17 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
         inItem(badRequest("invalid_payload", "the same skill name appears twice"), "skills", index, planned.name);
       }
       seen.add(planned.name);
-      const existing = planned.existed ? await readFileIfExists(planned.file) : null;
-      if (existing === null) changes.skills.added.push(planned.name);
-      else if (existing !== planned.text) changes.skills.changed.push(planned.name);
+      if (planned.before === null) changes.skills.added.push(planned.name);
+      else if (planned.before !== planned.text) changes.skills.changed.push(planned.name);
       else continue; // identical: nothing to write
-      plan.skillWrites.push(planned);
+      skillWrites.push(planned);
       plan.paths.push(planned.relativePath);
     }
     if (mode("skills") === "replace") {
       const managed = resolveInside(root, MANAGED_SKILLS_DIR);
       for (const item of await workspaceSkills(root)) {
         if (seen.has(item.name) || !isInside(managed, item.path)) continue;
-        plan.skillRemovals.push(item.name);
+        skillRemovals.push(await folderRemoval(root, `${MANAGED_SKILLS_DIR}/${item.name}`));
         changes.skills.removed.push(item.name);
         plan.paths.push(`${MANAGED_SKILLS_DIR}/${item.name}/`);
       }
@@ -311,7 +292,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     for (const [index, item] of input.commands.entries()) {
       let planned: CommandPlan;
       try {
-        planned = planCommandUpsert(root, { ...item, name: item.name });
+        planned = await planCommandUpsert(root, { ...item, name: item.name });
       } catch (error) {
         inItem(error, "commands", index, item.name);
       }
@@ -319,25 +300,27 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
         inItem(badRequest("invalid_payload", "the same command name appears twice"), "commands", index, planned.name);
       }
       seen.add(planned.name);
-      const onDisk = await readFileIfExists(planned.file);
-      const twin = await readFileIfExists(resolveInside(root, ".opencode", "command", `${planned.name}.md`));
+      const onDisk = planned.before;
+      const twinPath = `.opencode/command/${planned.name}.md`;
+      const twin = await readFileIfExists(resolveInside(root, twinPath));
       if (!existing.has(planned.name) && onDisk === null) changes.commands.added.push(planned.name);
       else if (onDisk !== planned.text || twin !== null) changes.commands.changed.push(planned.name);
       else continue;
-      // A twin in `.opencode/command/` would survive the write; remove it (and the old file) first.
+      // A twin in `.opencode/command/` would survive the write (and win over it): it goes.
       if (twin !== null) {
-        plan.commandRemovals.push(planned.name);
-        plan.paths.push(...(await planCommandDelete(root, planned.name)).relativePaths);
+        commandRemovals.push({ kind: "file", path: twinPath, before: twin, after: null });
+        plan.paths.push(twinPath);
       }
-      plan.commandWrites.push(planned);
+      commandWrites.push(planned);
       plan.paths.push(planned.relativePath);
     }
     if (mode("commands") === "replace") {
       for (const name of existing.keys()) {
         if (seen.has(name) || !importableCommandName(name)) continue;
-        plan.commandRemovals.push(name);
+        const removal = await planCommandDelete(root, name);
+        commandRemovals.push(...removal.changes);
         changes.commands.removed.push(name);
-        plan.paths.push(...(await planCommandDelete(root, name)).relativePaths);
+        plan.paths.push(...removal.changes.map((c) => c.path));
       }
     }
     if (isChanged(changes.commands)) plan.reasons.push("commands");
@@ -349,6 +332,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     c.changed.sort(byName);
     c.removed.sort(byName);
   }
+  plan.planned.push(...skillRemovals, ...skillWrites.map(skillChange), ...commandRemovals, ...commandWrites.map(commandChange));
   plan.reasons = [...new Set(plan.reasons)];
   plan.paths = [...new Set(plan.paths)];
   plan.summary = `Import ${
@@ -364,16 +348,4 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
 
 export function importChangesAnything(plan: ImportPlan): boolean {
   return IMPORT_PARTS.some((p) => isChanged(plan.changes[p]));
-}
-
-/**
- * Carries out a plan made under the workspace lock: config files, then skill removals and
- * writes, then command removals and writes. Every input was validated when the plan was made.
- */
-export async function applyImport(plan: ImportPlan): Promise<void> {
-  for (const { file, text } of plan.configWrites) await writeConfigText(file, text);
-  for (const name of plan.skillRemovals) await deleteProjectSkill(plan.root, name);
-  for (const skill of plan.skillWrites) await writeSkill(skill);
-  for (const name of plan.commandRemovals) await deleteCommand(plan.root, name);
-  for (const command of plan.commandWrites) await writeCommand(command);
 }

@@ -110,14 +110,18 @@ export async function createSandbox(prefix = "ows-sandbox-"): Promise<Sandbox> {
   };
 }
 
-/** Every file below `root` (relative path -> content), for byte-identical before/after checks. */
+/**
+ * Every file below `root` (relative path -> content), for byte-identical before/after checks. The
+ * audit log is left out: every request that reaches a decision is audited, denied ones too (check
+ * it with `auditEntries`).
+ */
 export async function snapshot(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   async function walk(dir: string) {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) out[relative(root, full)] = await readFile(full, "utf8");
+      else if (entry.isFile() && !full.endsWith(AUDIT_FILE)) out[relative(root, full)] = await readFile(full, "utf8");
     }
   }
   try {
@@ -125,6 +129,20 @@ export async function snapshot(root: string): Promise<Record<string, string>> {
     await walk(root);
   } catch {}
   return out;
+}
+
+const AUDIT_FILE = join(".opencode", "openwork", "audit.jsonl");
+
+/** The audit log of a workspace folder, oldest first ([] when there is none). */
+export async function auditEntries(root: string): Promise<any[]> {
+  let text = "";
+  try {
+    text = await readFile(join(root, AUDIT_FILE), "utf8");
+  } catch {}
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 export async function json<T = any>(res: Response): Promise<T> {
