@@ -44,6 +44,7 @@ export function testSettings(root: string, overrides: Partial<ServerSettings> = 
     readOnly: false,
     bodyLimitBytes: 1024 * 1024,
     configFile: null,
+    tokenStorePath: null,
     ...overrides,
   };
 }
