@@ -28,7 +28,7 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const rounds = Number(values.rounds);
-const TOKEN = "bench-token";
+const TOKEN = "bench-client-token";
 // The built server, as users run it (`npm run bench` builds first).
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
 

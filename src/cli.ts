@@ -30,10 +30,16 @@ async function main(): Promise<number> {
   try {
     server = await startServer(settings, logger);
   } catch (error) {
+    // The TLS files are read again at start; they may have changed since the settings check.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`openwork-server: ${error.message}\n`);
+      return 2;
+    }
     const code = (error as { code?: string }).code;
     process.stderr.write(`openwork-server: cannot listen on ${settings.host}:${settings.port}: ${code ?? (error as Error).message}\n`);
     return 1;
   }
+  for (const warning of server.warnings) process.stderr.write(`openwork-server: warning: ${warning}\n`);
 
   const lines = [`openwork-server ${VERSION} listening on ${server.urls.join(", ")}`];
   lines.push(`Host page: ${server.urls[0]}/ui`);

@@ -1,12 +1,14 @@
 // Server settings: CLI flag > environment variable > config file > default.
 // Anything invalid stops startup with a ConfigError naming the flag, variable, file or key
 // (the CLI prints it and exits with code 2).
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createSecureContext } from "node:tls";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { normalizeAllowedHost } from "./http/host-check.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -22,6 +24,24 @@ export interface WorkspaceSettings {
   /** The OpenCode engine serving this workspace, if any. */
   baseUrl?: string;
   directory?: string;
+}
+
+/** Connection-level limits (see docs/RELIABILITY.md, "Connections"). */
+export interface ConnectionLimits {
+  /** Open connections one remote address may hold; more are refused at once. */
+  maxPerAddress: number;
+  /** Open connections in all; the last few are kept for loopback (the host itself). */
+  maxTotal: number;
+  /** Time to receive a request's headers (and, with TLS, to finish the handshake). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included. Answering may take longer (approvals, SSE). */
+  requestTimeoutMs: number;
+}
+
+export interface TlsSettings {
+  /** Absolute paths of the PEM certificate (chain) and private key. */
+  certFile: string;
+  keyFile: string;
 }
 
 export interface ServerSettings {
@@ -42,8 +62,17 @@ export interface ServerSettings {
   bodyLimitBytes: number;
   /** The config file that was read, or null when none existed. */
   configFile: string | null;
-  /** Where scoped device tokens are stored; null keeps them in memory (in-process tests). */
+  /** Where scoped tokens are kept; null keeps them in memory only (in-process tests). */
   tokenStorePath: string | null;
+  /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
+  tls?: TlsSettings;
+  /**
+   * Host names accepted in the `Host` header besides the addresses the server listens on
+   * (DNS rebinding guard, applied by startServer); `"*"` turns the check off. Absent: none.
+   */
+  allowedHosts?: "*" | string[];
+  /** Absent: DEFAULTS.connections. */
+  connections?: ConnectionLimits;
 }
 
 export const DEFAULTS = {
@@ -52,7 +81,16 @@ export const DEFAULTS = {
   approvalMode: "manual" as ApprovalMode,
   approvalTimeoutMs: 30_000,
   bodyLimitBytes: 1024 * 1024,
+  connections: {
+    maxPerAddress: 64,
+    maxTotal: 512,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+  } satisfies ConnectionLimits,
 };
+
+/** Supplied tokens shorter than this are refused: a guessable token guards every write. */
+export const MIN_TOKEN_LENGTH = 16;
 
 export const USAGE = `Usage: openwork-server [options]
 
@@ -71,6 +109,11 @@ Options:
   --opencode-directory DIR   Directory the engine serves for the first workspace
   --opencode-username USER   Engine basic-auth user (default: opencode)
   --opencode-password PASS   Engine basic-auth password
+  --tls-cert FILE            Serve HTTPS with this PEM certificate (needs --tls-key)
+  --tls-key FILE             Private key (PEM) of --tls-cert
+  --allowed-hosts LIST|*     Extra host names accepted in the Host header, comma-separated,
+                             or * to accept any (default: the addresses the server listens on)
+  --token-store FILE         Scoped device tokens file (default: tokens.json beside the config file)
   --help                     Show this help
   --version                  Show the version
 `;
@@ -102,6 +145,18 @@ const fileSchema = z.object({
   authorizedRoots: z.array(z.string().min(1)).optional(),
   readOnly: z.boolean().optional(),
   bodyLimitBytes: z.number().int().positive().optional(),
+  tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  allowedHosts: z.union([z.literal("*"), z.array(z.string().min(1))]).optional(),
+  connections: z
+    .object({
+      maxPerAddress: z.number().int().positive().optional(),
+      maxTotal: z.number().int().positive().optional(),
+      headersTimeoutMs: z.number().int().positive().optional(),
+      requestTimeoutMs: z.number().int().positive().optional(),
+    })
+    .strict()
+    .optional(),
+  tokenStore: z.string().min(1).optional(),
   opencode: z
     .object({
       baseUrl: z.string().url().optional(),
@@ -144,6 +199,10 @@ function parseFlags(argv: string[]) {
         "opencode-directory": { type: "string" },
         "opencode-username": { type: "string" },
         "opencode-password": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "allowed-hosts": { type: "string" },
+        "token-store": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -325,16 +384,37 @@ export function loadSettings(options: LoadOptions): LoadResult {
   const username = flags["opencode-username"] ?? env(e, "OPENWORK_OPENCODE_USERNAME") ?? file.opencode?.username;
   const opencodeAuth = password !== undefined ? { username: username ?? "opencode", password } : undefined;
 
-  const suppliedToken = flags.token ?? env(e, "OPENWORK_TOKEN") ?? file.token;
-  const suppliedHostToken = flags["host-token"] ?? env(e, "OPENWORK_HOST_TOKEN") ?? file.hostToken;
+  // Where a setting came from, for error messages, and the folder its relative paths resolve
+  // against (the config file's folder for file values, else the working directory).
+  const pick = (flag: string, variable: string, fileKey: string, fileValue: string | undefined) => {
+    const flagValue = (flags as Record<string, unknown>)[flag.slice(2)];
+    if (typeof flagValue === "string") return { value: flagValue, source: flag, base: options.cwd };
+    const envValue = env(e, variable);
+    if (envValue !== undefined) return { value: envValue, source: variable, base: options.cwd };
+    if (fileValue !== undefined) return { value: fileValue, source: `config file ${configFile} (${fileKey})`, base: fileDir };
+    return undefined;
+  };
+
+  const suppliedToken = pick("--token", "OPENWORK_TOKEN", "token", file.token);
+  const suppliedHostToken = pick("--host-token", "OPENWORK_HOST_TOKEN", "hostToken", file.hostToken);
+  if (suppliedToken) checkSuppliedToken(suppliedToken.value, suppliedToken.source);
+  if (suppliedHostToken) checkSuppliedToken(suppliedHostToken.value, suppliedHostToken.source);
+  const token = suppliedToken?.value ?? generateToken();
+  const hostToken = suppliedHostToken?.value ?? generateToken();
+  if (token === hostToken) {
+    throw new ConfigError(
+      `The client token (${suppliedToken?.source}) and the host token (${suppliedHostToken?.source}) are the same: ` +
+        "a client could approve its own writes. Use two different tokens.",
+    );
+  }
 
   const authorizedRoots = file.authorizedRoots?.map((root) => resolve(fileDir, root)) ?? workspaces.map((w) => w.path);
 
   const settings: ServerSettings = {
     host,
     port,
-    token: suppliedToken ?? generateToken(),
-    hostToken: suppliedHostToken ?? generateToken(),
+    token,
+    hostToken,
     generated: { token: suppliedToken === undefined, hostToken: suppliedHostToken === undefined },
     approval: { mode, timeoutMs },
     workspaces,
@@ -343,8 +423,148 @@ export function loadSettings(options: LoadOptions): LoadResult {
     readOnly,
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
     configFile: fileRead ? configFile : null,
-    tokenStorePath: join(fileDir, "tokens.json"),
+    tokenStorePath: resolveTokenStore(pick("--token-store", "OPENWORK_TOKEN_STORE", "tokenStore", file.tokenStore), configFile),
+    allowedHosts: resolveAllowedHosts(flags["allowed-hosts"], env(e, "OPENWORK_ALLOWED_HOSTS"), file.allowedHosts, configFile),
+    connections: resolveConnections(file.connections, configFile),
   };
+  const tls = resolveTls(
+    pick("--tls-cert", "OPENWORK_TLS_CERT", "tls.cert", file.tls?.cert),
+    pick("--tls-key", "OPENWORK_TLS_KEY", "tls.key", file.tls?.key),
+  );
+  if (tls) settings.tls = tls;
   if (opencodeAuth) settings.opencodeAuth = opencodeAuth;
   return { kind: "run", settings };
+}
+
+type Picked = { value: string; source: string; base: string } | undefined;
+
+/** The value itself is never put in the message: supplied tokens are never printed. */
+function checkSuppliedToken(value: string, source: string): void {
+  const length = [...value].length;
+  if (length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `The token from ${source} is ${length} characters long; use at least ${MIN_TOKEN_LENGTH} ` +
+        "(or leave it out and one is generated).",
+    );
+  }
+  // A stray newline from a secrets file would make the token impossible to send in a header.
+  if (/[\s\p{Cc}]/u.test(value)) {
+    throw new ConfigError(`The token from ${source} contains spaces or control characters (a trailing newline?).`);
+  }
+}
+
+function resolveTokenStore(picked: Picked, configFile: string): string {
+  const path = picked ? resolve(picked.base, picked.value) : join(dirname(configFile), "tokens.json");
+  const source = picked?.source ?? "the default, beside the config file";
+  const kind = fileKind(path);
+  if (kind !== "missing" && kind !== "file") {
+    throw new ConfigError(`Token store ${path} (from ${source}) is a ${kind}, not a file`);
+  }
+  const parent = fileKind(dirname(path));
+  if (parent !== "missing" && parent !== "folder") {
+    throw new ConfigError(`Token store ${path} (from ${source}): ${dirname(path)} is not a folder`);
+  }
+  return path;
+}
+
+function fileKind(path: string): "missing" | "file" | "folder" | "special file" {
+  try {
+    const stats = statSync(path);
+    return stats.isFile() ? "file" : stats.isDirectory() ? "folder" : "special file";
+  } catch (error) {
+    // ENOTDIR: a path below a file; the parent check names that file.
+    const code = (error as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return "missing";
+    throw new ConfigError(`Cannot check ${path}: ${(error as Error).message}`);
+  }
+}
+
+function resolveAllowedHosts(
+  flag: string | undefined,
+  variable: string | undefined,
+  fromFile: "*" | string[] | undefined,
+  configFile: string,
+): "*" | string[] {
+  const [list, source] =
+    flag !== undefined
+      ? [flag.split(","), "--allowed-hosts"]
+      : variable !== undefined
+        ? [variable.split(","), "OPENWORK_ALLOWED_HOSTS"]
+        : [fromFile === "*" ? ["*"] : (fromFile ?? []), `config file ${configFile} (allowedHosts)`];
+  const entries = list.map((s) => s.trim()).filter(Boolean);
+  if (entries.includes("*")) return "*";
+  return entries.map((entry) => {
+    const name = normalizeAllowedHost(entry);
+    if (name === null) {
+      throw new ConfigError(
+        `${source}: "${entry}" is not a host name or address (no scheme, port or path; "*.example.com" matches subdomains)`,
+      );
+    }
+    return name;
+  });
+}
+
+function resolveConnections(fromFile: Partial<ConnectionLimits> | undefined, configFile: string): ConnectionLimits {
+  const limits = { ...DEFAULTS.connections, ...fromFile };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(
+      `Config file ${configFile}: connections.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed ` +
+        `connections.requestTimeoutMs (${limits.requestTimeoutMs})`,
+    );
+  }
+  return limits;
+}
+
+function resolveTls(cert: Picked, key: Picked): TlsSettings | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) {
+    const [given, missing] = cert
+      ? [cert.source, "--tls-key / OPENWORK_TLS_KEY / tls.key"]
+      : [key!.source, "--tls-cert / OPENWORK_TLS_CERT / tls.cert"];
+    throw new ConfigError(`TLS needs both a certificate and a key: ${given} is set but ${missing} is not`);
+  }
+  const tls = { certFile: resolve(cert.base, cert.value), keyFile: resolve(key.base, key.value) };
+  readTlsFiles(tls, { cert: cert.source, key: key.source });
+  return tls;
+}
+
+/**
+ * Reads and checks the certificate and key (a PEM certificate, a PEM key that belongs to it).
+ * Throws a ConfigError naming the file and, when known, the setting it came from.
+ */
+export function readTlsFiles(
+  tls: TlsSettings,
+  sources: { cert: string; key: string } = { cert: "tls.cert", key: "tls.key" },
+): { cert: Buffer; key: Buffer; certificate: X509Certificate } {
+  const read = (file: string, what: string, source: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const reason =
+        code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? (error as Error).message})`;
+      throw new ConfigError(`TLS ${what} ${file} (from ${source}) ${reason}`);
+    }
+  };
+  const cert = read(tls.certFile, "certificate", sources.cert);
+  const key = read(tls.keyFile, "key", sources.key);
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError(`TLS certificate ${tls.certFile} (from ${sources.cert}) is not a PEM certificate`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const message = (error as Error).message;
+    const reason = /mismatch/i.test(message)
+      ? "does not belong to the certificate"
+      : /bad decrypt|passphrase|interrupted or cancelled/i.test(message)
+        ? "is encrypted (use a key without a passphrase)"
+        : `is not a usable PEM private key (${message})`;
+    throw new ConfigError(`TLS key ${tls.keyFile} (from ${sources.key}) ${reason}`);
+  }
+  return { cert, key, certificate };
 }

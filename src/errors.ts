@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "opencode_reload_failed",
   "opencode_timeout",
   "opencode_busy",
+  "misdirected_host",
+  "too_many_connections",
   "internal_error",
 ] as const;
 

@@ -37,6 +37,9 @@ describe("openwork-server CLI", () => {
     [["--approval", "maybe"], /--approval/],
     [["--bogus"], /bogus/],
     [["--workspace", "/nonexistent/ows-cli"], /does not exist/],
+    [["--token", "bench-token"], /--token is 11 characters long; use at least 16/],
+    [["--token", "same-token-for-both", "--host-token", "same-token-for-both"], /approve its own writes/],
+    [["--token-store", "/dev/null"], /Token store \/dev\/null .* is a special file/],
   ] as const) {
     test(`exits 2 with a message for ${args.join(" ")}`, async () => {
       const result = await runCli([...args]);
@@ -91,7 +94,7 @@ describe("openwork-server CLI", () => {
 
       // A token with multi-byte UTF-8 characters is a 401, never a 500.
       const head = Buffer.concat([
-        Buffer.from("GET /workspaces HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "),
+        Buffer.from("GET /workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer "),
         Buffer.from("t\u00e9l\u00e9phone-\u2603-\u{1F600}", "utf8"),
         Buffer.from("\r\n\r\n"),
       ]);

@@ -1,10 +1,11 @@
 // Settings: precedence (flag > env > file > default), relative paths, and clear startup errors.
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ConfigError, DEFAULTS, loadSettings, type ServerSettings } from "../src/config.js";
+import { ConfigError, DEFAULTS, loadSettings, readTlsFiles, type ServerSettings } from "../src/config.js";
 import { tempDir } from "./helpers/harness.js";
+import { FIXTURES, makeCertificate, writeStrayKey } from "./helpers/tls.js";
 
 let dir: string;
 let wsA: string;
@@ -86,19 +87,19 @@ describe("precedence: flag > env > file > default", () => {
     },
     {
       key: "token",
-      flag: ["--token", "f"],
-      env: { OPENWORK_TOKEN: "e" },
-      file: { token: "c" },
+      flag: ["--token", "client-from-flag-0001"],
+      env: { OPENWORK_TOKEN: "client-from-env-00001" },
+      file: { token: "client-from-file-0001" },
       read: (s) => s.token,
-      values: ["f", "e", "c"],
+      values: ["client-from-flag-0001", "client-from-env-00001", "client-from-file-0001"],
     },
     {
       key: "hostToken",
-      flag: ["--host-token", "f"],
-      env: { OPENWORK_HOST_TOKEN: "e" },
-      file: { hostToken: "c" },
+      flag: ["--host-token", "host-from-flag-000001"],
+      env: { OPENWORK_HOST_TOKEN: "host-from-env-0000001" },
+      file: { hostToken: "host-from-file-000001" },
       read: (s) => s.hostToken,
-      values: ["f", "e", "c"],
+      values: ["host-from-flag-000001", "host-from-env-0000001", "host-from-file-000001"],
     },
     {
       key: "approval.mode",
@@ -251,6 +252,186 @@ describe("startup errors name what is wrong", () => {
   test("--help and --version are recognised", () => {
     assert.deepEqual(loadSettings({ argv: ["--help"], env: {}, cwd: wsA, home }), { kind: "help" });
     assert.deepEqual(loadSettings({ argv: ["--version"], env: {}, cwd: wsA, home }), { kind: "version" });
+  });
+});
+
+/** Asserts loadSettings refuses these settings with a ConfigError whose message matches. */
+function refused(argv: string[], env: Record<string, string>, pattern: RegExp, cwd = wsA) {
+  assert.throws(
+    () => loadSettings({ argv, env, cwd, home }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe("token settings", () => {
+  const LONG = "a-client-token-0123";
+  const HOST = "a-host-token-456789";
+
+  test("a supplied token shorter than 16 characters is refused, from the flag, the variable or the file", async () => {
+    refused(["--token", "short-token"], {}, /--token is 11 characters long; use at least 16/);
+    refused(["--host-token", "x".repeat(15)], {}, /--host-token is 15 characters long/);
+    refused([], { OPENWORK_TOKEN: "bench-token" }, /OPENWORK_TOKEN is 11 characters/);
+    refused([], { OPENWORK_HOST_TOKEN: "tiny" }, /OPENWORK_HOST_TOKEN is 4 characters/);
+    const file = await configFile({ hostToken: "abc" }, "short-token.json");
+    refused(["--config", file], {}, new RegExp(`config file ${file} \\(hostToken\\) is 3 characters`));
+    // Characters, not bytes: 16 multi-byte characters are enough, 15 are not.
+    assert.equal(load(["--token", "\u00e9".repeat(16)]).token, "\u00e9".repeat(16));
+    refused(["--token", "\u00e9".repeat(15)], {}, /15 characters/);
+    assert.equal(load(["--token", "x".repeat(16)]).token, "x".repeat(16));
+  });
+
+  test("the refusal never shows the token itself", () => {
+    const secret = "my-secret-0123";
+    try {
+      loadSettings({ argv: ["--token", secret], env: {}, cwd: wsA, home });
+      assert.fail("should refuse");
+    } catch (error) {
+      assert.ok(!(error as Error).message.includes(secret));
+    }
+  });
+
+  test("a token with spaces or control characters (a trailing newline) is refused", () => {
+    refused([], { OPENWORK_TOKEN: `${LONG}\n` }, /OPENWORK_TOKEN contains spaces or control characters/);
+    refused(["--host-token", `${HOST} x`], {}, /--host-token contains spaces/);
+  });
+
+  test("the client token may not equal the host token (a client could approve its own writes)", async () => {
+    refused(["--token", LONG, "--host-token", LONG], {}, /client token \(--token\) and the host token \(--host-token\) are the same/);
+    refused(["--token", LONG], { OPENWORK_HOST_TOKEN: LONG }, /approve its own writes/);
+    const file = await configFile({ token: LONG, hostToken: LONG }, "same-tokens.json");
+    refused(["--config", file], {}, /are the same/);
+    const ok = load(["--token", LONG, "--host-token", HOST]);
+    assert.deepEqual([ok.token, ok.hostToken], [LONG, HOST]);
+  });
+});
+
+describe("token store path", () => {
+  test("defaults to tokens.json beside the default config file, even when that file does not exist", async () => {
+    const other = join(dir, "store-home");
+    await mkdir(other);
+    const s = loadSettings({ argv: [], env: {}, cwd: wsA, home: other });
+    assert.equal(s.kind, "run");
+    const settings = (s as { settings: ServerSettings }).settings;
+    assert.equal(settings.configFile, null);
+    assert.equal(settings.tokenStorePath, join(other, ".config", "openwork", "tokens.json"));
+  });
+
+  test("defaults to tokens.json beside the config file that was named", async () => {
+    await mkdir(join(dir, "cfgdir"), { recursive: true });
+    const file = await configFile({}, "cfgdir/server.json");
+    assert.equal(load(["--config", file]).tokenStorePath, join(dir, "cfgdir", "tokens.json"));
+    assert.equal(load([], { OPENWORK_SERVER_CONFIG: file }).tokenStorePath, join(dir, "cfgdir", "tokens.json"));
+  });
+
+  test("--token-store > OPENWORK_TOKEN_STORE > tokenStore (relative to the config file) > default", async () => {
+    await mkdir(join(dir, "storecfg"), { recursive: true });
+    const file = await configFile({ tokenStore: "keys/devices.json" }, "storecfg/server.json");
+    assert.equal(load(["--config", file]).tokenStorePath, join(dir, "storecfg", "keys", "devices.json"));
+    assert.equal(load(["--config", file], { OPENWORK_TOKEN_STORE: "env.json" }).tokenStorePath, join(wsA, "env.json"));
+    assert.equal(
+      load(["--config", file, "--token-store", "flag.json"], { OPENWORK_TOKEN_STORE: "env.json" }).tokenStorePath,
+      join(wsA, "flag.json"),
+    );
+  });
+
+  test("a folder, a special file or a path below a file is refused", async () => {
+    refused(["--token-store", wsB], {}, /Token store .* \(from --token-store\) is a folder, not a file/);
+    refused(["--token-store", "/dev/null"], {}, /is a special file/);
+    const plain = await configFile({}, "plain-file.json");
+    refused(["--token-store", join(plain, "tokens.json")], {}, /is not a folder/);
+  });
+
+  test("a symlink to a regular file is accepted (dotfile managers link config files)", async () => {
+    const target = await configFile("{}", "real-tokens.json");
+    await symlink(target, join(dir, "linked-tokens.json"));
+    assert.equal(load(["--token-store", join(dir, "linked-tokens.json")]).tokenStorePath, join(dir, "linked-tokens.json"));
+  });
+});
+
+describe("TLS settings", () => {
+  let certDir: string;
+  let cert: { certFile: string; keyFile: string };
+  before(async () => {
+    certDir = join(dir, "tls");
+    await mkdir(certDir);
+    const made = await makeCertificate(certDir);
+    cert = { certFile: made.certFile, keyFile: made.keyFile };
+  });
+
+  test("--tls-cert / --tls-key, env or the file (relative to the config file) name the pair", async () => {
+    assert.deepEqual(load(["--tls-cert", cert.certFile, "--tls-key", cert.keyFile]).tls, cert);
+    assert.deepEqual(load([], { OPENWORK_TLS_CERT: cert.certFile, OPENWORK_TLS_KEY: cert.keyFile }).tls, cert);
+    const file = await configFile({ tls: { cert: "cert.pem", key: "key.pem" } }, "tls/server.json");
+    assert.deepEqual(load(["--config", file]).tls, cert);
+    assert.equal(load([]).tls, undefined);
+  });
+
+  test("a certificate without a key (or the reverse) is refused", () => {
+    refused(["--tls-cert", cert.certFile], {}, /TLS needs both a certificate and a key: --tls-cert is set but --tls-key/);
+    refused([], { OPENWORK_TLS_KEY: cert.keyFile }, /OPENWORK_TLS_KEY is set but --tls-cert/);
+  });
+
+  test("missing, unreadable, wrong or mismatched files are refused, naming the file and where it came from", async () => {
+    refused(
+      ["--tls-cert", join(certDir, "nope.pem"), "--tls-key", cert.keyFile],
+      {},
+      /TLS certificate .*nope\.pem \(from --tls-cert\) does not exist/,
+    );
+    refused(["--tls-cert", cert.certFile, "--tls-key", certDir], {}, /TLS key .*tls \(from --tls-key\) is a folder/);
+    const garbage = join(certDir, "garbage.pem");
+    await writeFile(garbage, "not a certificate\n");
+    refused(["--tls-cert", garbage, "--tls-key", cert.keyFile], {}, /garbage\.pem \(from --tls-cert\) is not a PEM certificate/);
+    refused(
+      ["--tls-cert", cert.certFile, "--tls-key", garbage],
+      {},
+      /TLS key .*garbage\.pem \(from --tls-key\) is not a usable PEM private key/,
+    );
+    // The key and the certificate swapped: the certificate file is no key.
+    refused(["--tls-cert", cert.certFile, "--tls-key", cert.certFile], {}, /is not a usable PEM private key/);
+    const stray = join(certDir, "stray-key.pem");
+    await writeStrayKey(stray);
+    refused(["--tls-cert", cert.certFile, "--tls-key", stray], {}, /stray-key\.pem \(from --tls-key\) does not belong to the certificate/);
+  });
+
+  test("the committed fallback pair (used without openssl) still loads", () => {
+    const loaded = readTlsFiles({ certFile: join(FIXTURES, "localhost-cert.pem"), keyFile: join(FIXTURES, "localhost-key.pem") });
+    assert.ok(Date.parse(loaded.certificate.validTo) > Date.now() + 365 * 24 * 3600 * 1000, "valid for years yet");
+  });
+});
+
+describe("allowed hosts and connection limits", () => {
+  test("--allowed-hosts > OPENWORK_ALLOWED_HOSTS > allowedHosts > none; '*' anywhere turns the check off", async () => {
+    const file = await configFile({ allowedHosts: ["Box.Example.COM.", "[fd00::5]", "*.lan"] }, "hosts.json");
+    assert.deepEqual(load(["--config", file]).allowedHosts, ["box.example.com", "fd00::5", "*.lan"]);
+    assert.deepEqual(load(["--config", file], { OPENWORK_ALLOWED_HOSTS: "a.test, b.test" }).allowedHosts, ["a.test", "b.test"]);
+    assert.deepEqual(load(["--config", file, "--allowed-hosts", "c.test,*"]).allowedHosts, "*");
+    assert.deepEqual(load([]).allowedHosts, []);
+    assert.equal(load(["--config", await configFile({ allowedHosts: "*" }, "hosts-any.json")]).allowedHosts, "*");
+  });
+
+  test("an allowed host with a scheme, port or path is refused, not silently trimmed", () => {
+    refused(["--allowed-hosts", "http://box.test"], {}, /--allowed-hosts: "http:\/\/box\.test" is not a host name/);
+    refused([], { OPENWORK_ALLOWED_HOSTS: "box.test:8787" }, /OPENWORK_ALLOWED_HOSTS: "box\.test:8787"/);
+    refused(["--allowed-hosts", "box.test/ui"], {}, /not a host name/);
+  });
+
+  test("connection limits default to DEFAULTS.connections; the file may change each", async () => {
+    assert.deepEqual(load([]).connections, DEFAULTS.connections);
+    const file = await configFile({ connections: { maxPerAddress: 8, headersTimeoutMs: 2000 } }, "conn.json");
+    assert.deepEqual(load(["--config", file]).connections, { ...DEFAULTS.connections, maxPerAddress: 8, headersTimeoutMs: 2000 });
+  });
+
+  test("bad connection limits are refused naming the key", async () => {
+    const zero = await configFile({ connections: { maxTotal: 0 } }, "conn-zero.json");
+    refused(["--config", zero], {}, /connections\.maxTotal/);
+    const unknown = await configFile({ connections: { maxPerIp: 3 } }, "conn-unknown.json");
+    refused(["--config", unknown], {}, /connections/);
+    const order = await configFile({ connections: { headersTimeoutMs: 90_000 } }, "conn-order.json");
+    refused(["--config", order], {}, /headersTimeoutMs \(90000\) must not exceed connections\.requestTimeoutMs \(60000\)/);
   });
 });
 

@@ -53,7 +53,7 @@ export async function startChildServer(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${err}`)), options.readyTimeoutMs ?? 20_000);
     const check = () => {
-      const match = /listening on (http:\/\/[^\s,]+)/.exec(out);
+      const match = /listening on (https?:\/\/[^\s,]+)/.exec(out);
       if (match?.[1] && out.includes("Workspaces:")) {
         clearTimeout(timer);
         // Give the printing a moment to finish (tokens follow the URL line).

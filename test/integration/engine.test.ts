@@ -13,7 +13,7 @@ import { workspaceId } from "../../src/workspaces.js";
 import { type ChildServer, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
 
-const TOKEN = "engine-it-token";
+const TOKEN = "engine-it-client-token";
 const HOST_TOKEN = "engine-it-host-token";
 
 let engine: Engine;
