@@ -5,6 +5,8 @@
 // in memory and written out in batches, so a request never waits for the disk.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, readFileSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { z } from "zod";
 import { SCOPES, type Scope } from "../contract/routes.js";
 import { writeFileAtomic } from "../workspace/atomic-file.js";
@@ -249,6 +251,8 @@ export class TokenStore {
         }
       }
       const body = { schemaVersion: 1, tokens: [...this.byId.values()] };
+      // A folder made for the store is the user's alone (~/.config/openwork may not exist yet).
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     });
   }
