@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "conflict",
   "changed_since_approval",
   "too_many_pending",
+  "change_too_large",
   "payload_too_large",
   "unsupported_media_type",
   "invalid_file",

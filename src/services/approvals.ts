@@ -43,13 +43,13 @@ export type ApprovalEvent =
   | { type: "resolved"; id: string; allowed: boolean; reason?: RefusalReason; decidedBy?: DecidedBy; resolvedAt: number };
 
 export interface ApprovalLimits {
-  /** Pending (and arriving) approval-gated writes per credential (default 16). */
+  /** Pending (and arriving) approval-gated writes per credential (default 8). */
   perActor?: number;
-  /** ... and in total (default 64). */
+  /** ... and in total (default 32). */
   total?: number;
 }
 
-export const APPROVAL_LIMITS = { perActor: 16, total: 64 };
+export const APPROVAL_LIMITS = { perActor: 8, total: 32 };
 
 interface Pending {
   request: ApprovalRequest;

@@ -9,7 +9,16 @@
 import { WRITE_ACTIONS, type WriteAction } from "../contract/actions.js";
 import { ApiError, isApiError } from "../errors.js";
 import type { Actor } from "../http/auth.js";
-import { applyChanges, changeHash, differingPaths, effective, type PlannedChange, viewChanges } from "../workspace/change-set.js";
+import {
+  applyChanges,
+  assertPlanSize,
+  changeHash,
+  differingPaths,
+  effective,
+  type PlannedChange,
+  shownPath,
+  viewChanges,
+} from "../workspace/change-set.js";
 import { KeyedMutex } from "../workspace/mutex.js";
 import type { Workspace } from "../workspaces.js";
 import type { ApprovalService, DecidedBy, Decision, RefusalReason } from "./approvals.js";
@@ -90,7 +99,7 @@ export function deciderOf(actor: Actor): DecidedBy {
   return actor.type === "host" || !actor.tokenId ? "host" : { tokenId: actor.tokenId, label: actor.label ?? "" };
 }
 
-const pathsOf = (changes: PlannedChange[]) => changes.map((c) => (c.kind === "folder" ? `${c.path}/` : c.path));
+const pathsOf = (changes: PlannedChange[]) => changes.map(shownPath);
 
 export class WritePipeline {
   private readonly locks = new KeyedMutex();
@@ -153,6 +162,7 @@ export class WritePipeline {
       return this.locks.run(workspace.id, async () => {
         const plan = await request.plan();
         if (isNoop(plan)) return { result: await plan.result(), applied: false };
+        assertPlanSize(effective(plan.changes));
         await this.commit(workspace, actor, request, plan, { decidedBy: "auto", decidedAt: Date.now() });
         return { result: await plan.result(), applied: true };
       });
@@ -161,6 +171,7 @@ export class WritePipeline {
     const first = await request.plan();
     if (isNoop(first)) return { result: await first.result(), applied: false };
     const changes = effective(first.changes);
+    assertPlanSize(changes);
     const hash = changeHash(changes);
     const { risks, secrets } = analyzeChanges(changes);
     risks.push(...(first.risks ?? []));

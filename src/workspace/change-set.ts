@@ -57,10 +57,31 @@ export interface ChangeView {
 export const TEXT_CAP = 256 * 1024;
 /** Everything one request shows (all its changes together) is cut at this size. */
 export const REQUEST_VIEW_CAP = 1024 * 1024;
-/** Files of a removed folder whose text is shown (smaller ones only). */
+/** The SKILL.md of a removed skill is shown when it is at most this large. */
 const FOLDER_TEXT_CAP = 64 * 1024;
 /** A folder with more entries than this is not removed through the API. */
 export const MAX_FOLDER_ENTRIES = 5000;
+/** One write changes at most this many files and folders ... */
+export const MAX_PLAN_CHANGES = 1000;
+/** ... holding at most this many bytes of text (before and after), so no request can exhaust memory while it waits. */
+export const MAX_PLAN_BYTES = 4 * 1024 * 1024;
+
+/** 422 `change_too_large` for a plan beyond MAX_PLAN_CHANGES or MAX_PLAN_BYTES. */
+export function assertPlanSize(changes: PlannedChange[]): void {
+  let bytes = 0;
+  for (const change of changes) {
+    if (change.kind === "file") bytes += (change.before?.length ?? 0) + (change.after?.length ?? 0);
+    else for (const entry of change.entries) bytes += entry.text?.length ?? 0;
+  }
+  if (changes.length > MAX_PLAN_CHANGES || bytes > MAX_PLAN_BYTES) {
+    throw new ApiError(
+      422,
+      "change_too_large",
+      `This write would change ${changes.length} files (${bytes} bytes of text); one write may change at most ${MAX_PLAN_CHANGES} files and ${MAX_PLAN_BYTES} bytes. Split it.`,
+      { changes: changes.length, bytes, maxChanges: MAX_PLAN_CHANGES, maxBytes: MAX_PLAN_BYTES },
+    );
+  }
+}
 
 export function opOf(change: PlannedChange): ChangeOp {
   if (change.kind === "folder" || change.after === null) return "delete";
@@ -85,11 +106,14 @@ export function changeHash(changes: PlannedChange[]): string {
   return `sha256:${hash.digest("hex")}`;
 }
 
+/** How a change's path is shown: a removed folder ends with `/`. */
+export const shownPath = (change: PlannedChange) => (change.kind === "folder" ? `${change.path}/` : change.path);
+
 /** The paths whose planned bytes differ between two plans (for a 409's details). */
 export function differingPaths(a: PlannedChange[], b: PlannedChange[]): string[] {
   const key = (c: PlannedChange) => changeHash([c]);
-  const left = new Map(a.map((c) => [c.path, key(c)]));
-  const right = new Map(b.map((c) => [c.path, key(c)]));
+  const left = new Map(a.map((c) => [shownPath(c), key(c)]));
+  const right = new Map(b.map((c) => [shownPath(c), key(c)]));
   const paths = new Set([...left.keys(), ...right.keys()]);
   return [...paths].filter((p) => left.get(p) !== right.get(p)).sort();
 }
@@ -118,7 +142,7 @@ export async function folderRemoval(root: string, relativePath: string): Promise
         const item: FolderEntry = { path: rel, type: "file", size: info.size };
         if (bytes) {
           item.sha256 = createHash("sha256").update(bytes).digest("hex");
-          const text = bytes.length <= FOLDER_TEXT_CAP ? decodeText(bytes) : null;
+          const text = rel === "SKILL.md" && bytes.length <= FOLDER_TEXT_CAP ? decodeText(bytes) : null;
           if (text !== null) item.text = text;
         } else item.sha256 = `large:${info.mtimeMs}`;
         entries.push(item);
@@ -229,7 +253,7 @@ export function viewChanges(changes: PlannedChange[], secrets: readonly string[]
     const shownDiff = spend(diff);
     const shownBefore = spend(before);
     const shownAfter = spend(after);
-    const view: ChangeView = { path: change.kind === "folder" ? `${change.path}/` : change.path, op, diff: shownDiff.text ?? "" };
+    const view: ChangeView = { path: shownPath(change), op, diff: shownDiff.text ?? "" };
     if (shownBefore.text !== undefined) view.before = shownBefore.text;
     if (shownAfter.text !== undefined) view.after = shownAfter.text;
     if (shownDiff.truncated || shownBefore.truncated || shownAfter.truncated) view.truncated = true;
