@@ -166,11 +166,11 @@ export async function expectError(res: Response, status: number, code: string) {
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 5000, step = 20): Promise<T> {
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 5000, step = 20): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error("waitFor: timed out");
     await new Promise((r) => setTimeout(r, step));
   }
