@@ -2,6 +2,9 @@
 // second, its next request is a 401 naming why, and streams of other credentials stay open.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import type { Access } from "../../src/http/auth.js";
+import { untilTokenEnds } from "../../src/routes/sse.js";
+import { TokenStore } from "../../src/services/tokens.js";
 import { createHarness, type Harness, HOST_TOKEN, json } from "../helpers/harness.js";
 import { bearer, drain, expectReason, mint, send, within } from "./helpers.js";
 
@@ -134,5 +137,27 @@ describe("expiry", () => {
       assert.equal((await json(res)).code, "invalid_payload");
     }
     assert.deepEqual(h.services.tokens.list(), []);
+  });
+});
+
+describe("a stream whose token ends before it subscribes", () => {
+  test("is stopped at once (the announcement came before the stream listened)", async () => {
+    const tokens = new TokenStore(null);
+    const { info } = await tokens.create({ scope: "viewer", label: "racing" });
+    const access: Access = { actor: { type: "token", scope: "viewer", tokenId: info.id, label: "racing" }, workspaces: null };
+    await tokens.revoke(info.id);
+    let stopped = 0;
+    const release = untilTokenEnds(tokens, access)!(() => stopped++);
+    assert.equal(stopped, 1);
+    release();
+    // A live token is left alone until it ends.
+    const live = await tokens.create({ scope: "viewer", label: "live" });
+    let ended = 0;
+    const releaseLive = untilTokenEnds(tokens, { ...access, actor: { ...access.actor, tokenId: live.info.id } })!(() => ended++);
+    assert.equal(ended, 0);
+    await tokens.revoke(live.info.id);
+    assert.equal(ended, 1);
+    releaseLive();
+    await tokens.close();
   });
 });
