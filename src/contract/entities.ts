@@ -130,6 +130,13 @@ export const tokenInfo = z
   })
   .meta({ id: "Token" });
 
+export const tokenListItem = tokenInfo
+  .extend({
+    state: z.enum(["active", "expired", "revoked"]),
+    revokedAt: z.number().optional(),
+  })
+  .meta({ id: "TokenListItem" });
+
 export const partChanges = z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) });
 
 export const importChanges = z

@@ -60,6 +60,13 @@ export interface TokenInfo {
 }
 
 export type TokenEndReason = "revoked" | "expired";
+export type TokenState = "active" | TokenEndReason;
+
+/** A token as listed with its state: ended ones are kept a while, so the host sees why a device stopped. */
+export interface TokenListing extends TokenInfo {
+  state: TokenState;
+  revokedAt?: number;
+}
 export type Resolution = { ok: true; record: TokenRecord } | { ok: false; reason: "unknown" | TokenEndReason };
 
 export interface NewToken {
@@ -139,6 +146,18 @@ export class TokenStore {
       .filter((r): r is TokenRecord => r !== undefined)
       .sort((a, b) => a.createdAt - b.createdAt)
       .map(publicInfo);
+  }
+
+  /** Every token the store still holds, ended ones (revoked or expired, for TOMBSTONE_MS) included, oldest first. */
+  listAll(): TokenListing[] {
+    const now = this.now();
+    return [...this.byId.values()]
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((r) => {
+        const state: TokenState =
+          r.revokedAt !== undefined ? "revoked" : r.expiresAt !== undefined && r.expiresAt <= now ? "expired" : "active";
+        return { ...publicInfo(r), state, ...(r.revokedAt !== undefined ? { revokedAt: r.revokedAt } : {}) };
+      });
   }
 
   async create(input: NewToken): Promise<{ info: TokenInfo; token: string }> {

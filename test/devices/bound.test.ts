@@ -119,9 +119,9 @@ describe("workspace-bound tokens", () => {
     const writeA = send(h, "PATCH", `/workspace/${A}/config`, { headers: bearer(TOKEN), body: { opencode: { theme: "a" } } });
     const writeB = send(h, "PATCH", `/workspace/${B}/config`, { headers: bearer(TOKEN), body: { opencode: { theme: "b" } } });
     try {
-      const pending = await waitFor(() => (h.services.approvals.list().length === 2 ? h.services.approvals.list() : null));
-      const a = pending.find((r) => r.workspaceId === A)!;
-      const b = pending.find((r) => r.workspaceId === B)!;
+      const pending = await waitFor(() => (h.services.approvals.list().length === 2 ? h.services.approvals.list() : undefined));
+      const a = pending!.find((r) => r.workspaceId === A)!;
+      const b = pending!.find((r) => r.workspaceId === B)!;
       const listed = await json(await send(h, "GET", "/approvals", { headers: bearer(ownerA.token) }));
       assert.deepEqual(
         listed.items.map((r: { id: string }) => r.id),

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import type { Access } from "../../src/http/auth.js";
 import { untilTokenEnds } from "../../src/routes/sse.js";
 import { TokenStore } from "../../src/services/tokens.js";
-import { createHarness, type Harness, HOST_TOKEN, json } from "../helpers/harness.js";
+import { createHarness, type Harness, HOST_TOKEN, json, waitFor } from "../helpers/harness.js";
 import { bearer, drain, expectReason, mint, send, within } from "./helpers.js";
 
 const SSE = { Accept: "text/event-stream" };
@@ -55,9 +55,7 @@ describe("revocation", () => {
     const stream = drain(await send(h, "GET", "/approvals", { headers: { ...bearer(token), ...SSE } }));
     const host = drain(await send(h, "GET", "/approvals", { headers: { ...HOST, ...SSE } }));
     try {
-      await new Promise((r) => setTimeout(r, 50));
-      assert.match(stream.text(), /event: snapshot/);
-      assert.equal(h.services.approvals.listenerCount, 2);
+      await waitFor(() => stream.text().includes("event: snapshot") && h.services.approvals.listenerCount === 2);
       const revokedAt = performance.now();
       await h.services.tokens.revoke(id);
       const endedAt = await within(stream.ended, 1000, "the revoked token's approvals stream closes");

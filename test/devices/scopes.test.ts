@@ -39,6 +39,8 @@ interface Sample {
 const SAMPLES: Partial<Record<OperationId, Sample>> = {
   createToken: { body: (n) => ({ scope: "viewer", label: `made by the table ${n}` }), status: 201 },
   deleteToken: { params: { id: "tok_unknown" }, status: 404 },
+  // A token this server never issued: the handler answers that it has none like it.
+  pairingQr: { body: () => ({ url: "http://192.168.1.20:8787", token: `owt_${"C".repeat(32)}` }), status: 404 },
   replyApproval: { params: { id: "apr_unknown" }, body: () => ({ reply: "deny" }), status: 404 },
   patchConfig: { body: (n) => ({ opencode: { theme: `theme-${n}` } }) },
   addPlugin: { body: (n) => ({ spec: `plugin-${n}` }) },

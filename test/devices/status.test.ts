@@ -64,7 +64,7 @@ describe("GET /status", () => {
       assert.deepEqual(status.workspaces, [{ id: h.wsId, name: h.root.split("/").pop(), engine: { configured: false }, watcher: "off" }]);
       // A pending write is counted.
       const write = send(h, "PATCH", h.ws("/config"), { headers: bearer(TOKEN), body: { opencode: { a: 1 } } });
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => h.services.approvals.list().length === 1);
       assert.equal((await json(await send(h, "GET", "/status", { headers: HOST }))).pendingApprovals, 1);
       h.services.approvals.close();
       assert.equal((await write).status, 403);

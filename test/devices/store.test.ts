@@ -110,14 +110,15 @@ describe("token store file", () => {
     assert.equal((await stat(loose)).mode & 0o777, 0o600);
   });
 
-  for (const [name, content] of [
+  const broken: Array<[string, string]> = [
     ["not JSON", "{ nope"],
     ["a wrong shape", JSON.stringify({ schemaVersion: 1, tokens: [{ id: "tok_1", hash: "short", scope: "viewer" }] })],
     ["another schema version", JSON.stringify({ schemaVersion: 2, tokens: [] })],
-  ]) {
+  ];
+  for (const [name, content] of broken) {
     test(`a store file with ${name} stops startup with a message naming the file`, async () => {
       const bad = join(dir, `bad-${name.replace(/\W/g, "")}.json`);
-      await writeFile(bad, content!);
+      await writeFile(bad, content);
       assert.throws(
         () => new TokenStore(bad),
         (error: unknown) => error instanceof TokenStoreError && error.message.includes(bad),
