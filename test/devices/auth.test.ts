@@ -142,6 +142,13 @@ describe("failed-authentication limit", () => {
     // Another address: a wrong token is a plain 401, a right one a 200.
     await expectReason(await send(h, "GET", "/capabilities", { headers: bearer("wrong"), address: NEIGHBOUR }), "unknown");
     assert.equal((await send(h, "GET", "/capabilities", { headers: bearer(TOKEN), address: NEIGHBOUR })).status, 200);
+    // A web client may read Retry-After too (it is exposed to scripts of other origins).
+    const cross = await send(h, "GET", "/capabilities", {
+      headers: { ...bearer("wrong"), Origin: "http://phone.test" },
+      address: ATTACKER,
+    });
+    assert.equal(cross.status, 429);
+    assert.match(cross.headers.get("Access-Control-Expose-Headers") ?? "", /\bRetry-After\b/);
     // Public routes never need a credential, so they are never limited.
     assert.equal((await send(h, "GET", "/health", { address: ATTACKER })).status, 200);
   });
