@@ -9,7 +9,7 @@ import { LABEL_MAX, MAX_EXPIRES_IN_MS, MIN_EXPIRES_IN_MS } from "../services/tok
 
 /** Whether a token bound to `workspaces` (none: every workspace) lies within what `access` reaches. */
 export const within = (access: Access, workspaces: readonly string[] | undefined) =>
-  access.workspaces === null || (workspaces !== undefined && workspaces.every((id) => access.workspaces!.has(id)));
+  access.workspaces === null || (workspaces?.every((id) => access.workspaces!.has(id)) ?? false);
 
 function checkLabel(raw: string): string {
   const label = raw.replace(/\s+/g, " ").trim();
@@ -54,6 +54,13 @@ export function tokenHandlers(s: Services) {
         label,
         ...(body.expiresInMs !== undefined ? { expiresInMs: body.expiresInMs } : {}),
         ...(workspaces ? { workspaces } : {}),
+        // Remembered so the host can see what a device added (and revoke it too); never the
+        // self-declared client id.
+        createdBy: {
+          type: access!.actor.type,
+          ...(access!.actor.tokenId ? { tokenId: access!.actor.tokenId } : {}),
+          ...(access!.actor.label ? { label: access!.actor.label } : {}),
+        },
       });
       const { lastUsedAt: _never, ...created } = info;
       return { ...created, token };

@@ -33,6 +33,14 @@ const TOUCH_FLUSH_MS = 30_000;
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Who added a token: the host, the client token, or another device (id and label from the store). */
+const creatorSchema = z.object({
+  type: z.enum(["token", "legacy", "host"]),
+  tokenId: z.string().optional(),
+  label: z.string().optional(),
+});
+export type TokenCreator = z.infer<typeof creatorSchema>;
+
 const recordSchema = z.object({
   id: z.string().min(1),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -43,6 +51,7 @@ const recordSchema = z.object({
   lastUsedAt: z.number().optional(),
   workspaces: z.array(z.string()).optional(),
   revokedAt: z.number().optional(),
+  createdBy: creatorSchema.optional(),
 });
 const storeSchema = z.object({ schemaVersion: z.literal(1), tokens: z.array(recordSchema) });
 
@@ -57,6 +66,7 @@ export interface TokenInfo {
   expiresAt?: number;
   lastUsedAt?: number;
   workspaces?: string[];
+  createdBy?: TokenCreator;
 }
 
 export type TokenEndReason = "revoked" | "expired";
@@ -74,6 +84,7 @@ export interface NewToken {
   label: string;
   expiresInMs?: number;
   workspaces?: string[];
+  createdBy?: TokenCreator;
 }
 
 export class TokenStoreError extends Error {
@@ -91,6 +102,7 @@ function publicInfo(r: TokenRecord): TokenInfo {
     ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
     ...(r.lastUsedAt !== undefined ? { lastUsedAt: r.lastUsedAt } : {}),
     ...(r.workspaces ? { workspaces: [...r.workspaces] } : {}),
+    ...(r.createdBy ? { createdBy: { ...r.createdBy } } : {}),
   };
 }
 
@@ -171,6 +183,7 @@ export class TokenStore {
       createdAt,
       ...(input.expiresInMs !== undefined ? { expiresAt: createdAt + input.expiresInMs } : {}),
       ...(input.workspaces ? { workspaces: [...input.workspaces] } : {}),
+      ...(input.createdBy ? { createdBy: { ...input.createdBy } } : {}),
     };
     this.index(record);
     try {

@@ -292,6 +292,13 @@ export function createDevices(ctx) {
       : "";
   }
 
+  /** " by <device>" when another device added this one (the host and the client token say nothing). */
+  function addedBy(item) {
+    const by = item.createdBy;
+    if (by?.type !== "token") return null;
+    return el("span", { class: "muted-inline", text: ` by ${by.label ?? by.tokenId}` });
+  }
+
   const endedAt = (item) => item.revokedAt ?? item.expiresAt ?? item.createdAt;
 
   function deviceRow(item, now) {
@@ -312,7 +319,7 @@ export function createDevices(ctx) {
         el("dt", { text: "Last used" }),
         el("dd", {}, item.lastUsedAt ? timeText(item.lastUsedAt, now) : el("span", { class: "muted-inline", text: "never" })),
         el("dt", { text: "Added" }),
-        el("dd", {}, timeText(item.createdAt, now)),
+        el("dd", {}, timeText(item.createdAt, now), addedBy(item)),
         el("dt", { text: "Expires" }),
         el(
           "dd",
@@ -342,6 +349,12 @@ export function createDevices(ctx) {
     $("revoke-text").textContent =
       `“${item.label}” (${item.scope}) stops working at once: its open connections close and any write it is waiting on is withdrawn. ` +
       "This cannot be undone; to let the device in again, add it anew.";
+    // Devices this one added stay when it goes: name them, so a compromised owner's tokens are not forgotten.
+    const added = session.items.filter((t) => t.state === "active" && t.createdBy?.tokenId === item.id).map((t) => `“${t.label}”`);
+    $("revoke-added").textContent =
+      added.length > 0
+        ? `It added ${added.join(", ")}; ${added.length === 1 ? "that device keeps" : "those keep"} working until you revoke them too.`
+        : "";
     $("revoke-error").textContent = "";
     $("revoke-dialog").showModal();
   }

@@ -61,8 +61,9 @@ describe("token store file", () => {
           Object.keys(record)
             .sort()
             .filter((k) => !["expiresAt", "lastUsedAt", "workspaces", "revokedAt"].includes(k)),
-          ["createdAt", "hash", "id", "label", "scope"],
+          ["createdAt", "createdBy", "hash", "id", "label", "scope"],
         );
+        assert.deepEqual(record.createdBy, { type: "host" });
       }
       assert.equal(stored.tokens.find((t: { id: string }) => t.id === viewer.id).label, "Susan's phone");
       assert.deepEqual(stored.tokens.find((t: { id: string }) => t.id === viewer.id).workspaces, [h.wsId]);

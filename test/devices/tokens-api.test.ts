@@ -22,7 +22,8 @@ describe("POST /tokens", () => {
     });
     assert.equal(res.status, 201);
     const created = await json(res);
-    assert.deepEqual(Object.keys(created).sort(), ["createdAt", "expiresAt", "id", "label", "scope", "token", "workspaces"]);
+    assert.deepEqual(Object.keys(created).sort(), ["createdAt", "createdBy", "expiresAt", "id", "label", "scope", "token", "workspaces"]);
+    assert.deepEqual(created.createdBy, { type: "host" });
     assert.equal(created.label, "Susan's phone", "whitespace collapsed");
     assert.equal(created.expiresAt, created.createdAt + 3_600_000);
     const listed = await json(await send(h, "GET", "/tokens", { headers: HOST }));
@@ -34,8 +35,23 @@ describe("POST /tokens", () => {
       createdAt: created.createdAt,
       expiresAt: created.expiresAt,
       workspaces: [h.wsId],
+      createdBy: { type: "host" },
       state: "active",
     });
+  });
+
+  test("remembers who added a token: another device by id and label, never the self-declared client id", async () => {
+    const laptop = await mint(h, { scope: "owner", label: "Susan's laptop" });
+    const res = await send(h, "POST", "/tokens", {
+      headers: { ...bearer(laptop.token), "X-OpenWork-Client-Id": "the-host" },
+      body: { scope: "viewer", label: "added by the laptop" },
+    });
+    assert.deepEqual((await json(res)).createdBy, { type: "token", tokenId: laptop.id, label: "Susan's laptop" });
+    const legacy = await send(h, "POST", "/tokens", {
+      headers: { ...HOST, "X-OpenWork-Client-Id": "x" },
+      body: { scope: "viewer", label: "y" },
+    });
+    assert.deepEqual((await json(legacy)).createdBy, { type: "host" });
   });
 
   test("every token is new", async () => {
