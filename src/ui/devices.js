@@ -353,7 +353,7 @@ export function createDevices(ctx) {
     const added = session.items.filter((t) => t.state === "active" && t.createdBy?.tokenId === item.id).map((t) => `“${t.label}”`);
     $("revoke-added").textContent =
       added.length > 0
-        ? `It added ${added.join(", ")}; ${added.length === 1 ? "that device keeps" : "those keep"} working until you revoke them too.`
+        ? `It added ${added.join(", ")}; ${added.length === 1 ? "that device keeps working until you revoke it" : "those keep working until you revoke them"} too.`
         : "";
     $("revoke-error").textContent = "";
     $("revoke-dialog").showModal();

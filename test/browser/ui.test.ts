@@ -341,8 +341,18 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     await input.fill(owner.token);
     await input.press("Enter");
     await page.locator("#connection[data-state=live]").waitFor();
-    await page.locator("#devices li", { hasText: "Susan's laptop" }).waitFor();
+    const laptop = page.locator("#devices li", { hasText: "Susan's laptop" });
+    await laptop.waitFor();
     await waitFor(() => server.services.approvals.listenerCount === 1, 5000);
+    // A device added from here is marked as added by this laptop, and revoking the laptop says so.
+    await page.locator("#devices-panel").getByLabel("Name").fill("Kitchen tablet");
+    await page.getByRole("button", { name: "Add device" }).click();
+    await page.getByRole("button", { name: "Done: hide the token" }).click();
+    await page.locator("#devices li", { hasText: "Kitchen tablet" }).filter({ hasText: "by Susan's laptop" }).waitFor();
+    await laptop.getByRole("button", { name: "Revoke Susan's laptop" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke this device?" });
+    await dialog.getByText("It added “Kitchen tablet”; that device keeps working until you revoke it too.").waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
     await fetch(`${base}/tokens/${owner.id}`, { method: "DELETE", headers: { "X-OpenWork-Host-Token": HOST_TOKEN } });
     // Its approvals stream closes at once; the page notices and asks for a token again.
     await page.getByRole("alert").filter({ hasText: "This token was revoked on the host." }).waitFor();
