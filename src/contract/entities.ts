@@ -177,8 +177,19 @@ export const tokenInfo = z
     expiresAt: z.number().optional(),
     lastUsedAt: z.number().optional(),
     workspaces: z.array(z.string()).optional(),
+    createdBy: z
+      .object({ type: z.enum(["token", "legacy", "host"]), tokenId: z.string().optional(), label: z.string().optional() })
+      .optional()
+      .meta({ description: "Who added it: the host, the client token, or another device (its id and label)" }),
   })
   .meta({ id: "Token" });
+
+export const tokenListItem = tokenInfo
+  .extend({
+    state: z.enum(["active", "expired", "revoked"]),
+    revokedAt: z.number().optional(),
+  })
+  .meta({ id: "TokenListItem" });
 
 export const partChanges = z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) });
 

@@ -68,7 +68,10 @@ export const ROUTES = {
     method: "GET",
     path: "/tokens",
     scope: "owner",
-    summary: "Devices: the active scoped tokens (never the tokens themselves)",
+    summary: "Devices: the scoped tokens (never the tokens themselves or their hashes)",
+    description:
+      "`state=active` (default) lists the tokens that work; `ended` the revoked and expired ones the store still remembers (30 days), so the host can see why a device stopped; `all` both.",
+    errors: [400],
   },
   deleteToken: { method: "DELETE", path: "/tokens/:id", scope: "owner", summary: "Revoke a device's token at once", errors: [404] },
 
@@ -99,6 +102,15 @@ export const ROUTES = {
     path: "/approvals/:id",
     scope: "owner",
     summary: "Answer an approval request",
+    errors: [400, 404],
+  },
+  pairingQr: {
+    method: "POST",
+    path: "/host/pairing/qr",
+    scope: "owner",
+    summary: "The QR code a device scans to pair: server URL + one of its scoped tokens",
+    description:
+      "The payload is `openwork://connect?v=1&url=<server URL>&token=<token>` (URL-encoded; `&workspace=<id>` when the token is bound to exactly one workspace). The answer holds the payload, the code's modules (`rows`, `1` = dark) and an SVG rendering. The token must be an active scoped token the caller could list.",
     errors: [400, 404],
   },
   getPairing: {

@@ -21,6 +21,7 @@ import {
   scope,
   skillItem,
   tokenInfo,
+  tokenListItem,
   workspace,
 } from "./entities.js";
 import type { OperationId } from "./routes.js";
@@ -201,7 +202,15 @@ export const SCHEMAS = {
     }),
     response: tokenInfo.omit({ lastUsedAt: true }).extend({ token: z.string().meta({ description: "Shown this once" }) }),
   },
-  listTokens: { response: z.object({ items: z.array(tokenInfo) }) },
+  listTokens: {
+    query: z.object({
+      state: z
+        .enum(["active", "ended", "all"], { error: 'state must be "active", "ended" or "all"' })
+        .default("active")
+        .meta({ description: "Which tokens: `active` (default), `ended` (revoked or expired, kept 30 days) or `all`" }),
+    }),
+    response: z.object({ items: z.array(tokenListItem) }),
+  },
   deleteToken: { params: z.object({ id: z.string() }), response: z.object({ ok }) },
 
   listApprovals: {
@@ -236,6 +245,18 @@ export const SCHEMAS = {
     params: z.object({ id: z.string().meta({ description: "An approval id (from GET /approvals)" }) }),
     body: z.object({ reply: z.enum(["allow", "deny"]) }),
     response: z.object({ ok, allowed: z.boolean() }),
+  },
+  pairingQr: {
+    body: z.object({
+      token: z.string().meta({ description: "A scoped token (`owt_...`), as POST /tokens answered it" }),
+      url: z.string().meta({ description: "The server URL the device should use (http or https)" }),
+    }),
+    response: z.object({
+      payload: z.string().meta({ description: "The text the QR code holds" }),
+      size: z.number().int().meta({ description: "Modules per side" }),
+      rows: z.array(z.string()).meta({ description: "One string per row of modules, `1` dark and `0` light (no quiet zone)" }),
+      svg: z.string().meta({ description: "The code as an SVG document (with a quiet zone)" }),
+    }),
   },
   getPairing: {
     response: z.object({

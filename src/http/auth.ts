@@ -108,7 +108,9 @@ export class Authenticator {
     try {
       return this.resolve(c.req.header("Authorization"), c.req.header(HOST_TOKEN_HEADER), clientId(c.req.header(CLIENT_ID_HEADER)));
     } catch (error) {
-      this.deps.limiter.fail(address);
+      // A request with no credential guesses nothing; counting it would only lock out a client
+      // that has not been paired yet (and anyone sharing its address, the host page included).
+      if (!(error instanceof ApiError && error.details?.reason === "missing")) this.deps.limiter.fail(address);
       throw error;
     }
   }
@@ -123,6 +125,8 @@ export class Authenticator {
       throw hostHeader ? unauthorized("unknown", "Invalid host token") : unauthorized("missing");
     }
     const token = bearerToken(authorization);
+    // The legacy token first: an operator may have chosen one that starts with the scoped prefix.
+    if (this.legacy.matches(token)) return { actor: withClient({ type: "legacy", scope: "collaborator" }), workspaces: null };
     if (token.startsWith(TOKEN_PREFIX)) {
       if (!SCOPED_TOKEN_PATTERN.test(token)) throw unauthorized("malformed", "Malformed token: it does not look like an owt_ token");
       const found = this.deps.tokens.resolve(token);
@@ -134,7 +138,6 @@ export class Authenticator {
         workspaces: record.workspaces ? new Set(record.workspaces) : null,
       };
     }
-    if (this.legacy.matches(token)) return { actor: withClient({ type: "legacy", scope: "collaborator" }), workspaces: null };
     throw unauthorized("unknown", "Invalid bearer token");
   }
 }

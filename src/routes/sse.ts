@@ -63,12 +63,19 @@ export function liveStream(
   });
 }
 
-/** For `liveStream`'s `until`: ends a stream the moment its scoped token is revoked or expires. */
+/**
+ * For `liveStream`'s `until`: ends a stream the moment its scoped token is revoked or expires,
+ * or at once when that happened between the request's authentication and the subscription (the
+ * announcement would have been missed, and the stream would have stayed open for good).
+ */
 export function untilTokenEnds(tokens: TokenStore, access: Access | undefined) {
   const tokenId = access?.actor.tokenId;
   if (!tokenId) return undefined;
-  return (stop: () => void) =>
-    tokens.onEnd((id) => {
+  return (stop: () => void) => {
+    const release = tokens.onEnd((id) => {
       if (id === tokenId) stop();
     });
+    if (!tokens.get(tokenId)) stop();
+    return release;
+  };
 }

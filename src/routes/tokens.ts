@@ -5,10 +5,11 @@ import { ApiError, badRequest } from "../errors.js";
 import type { Access } from "../http/auth.js";
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { LABEL_MAX, MAX_EXPIRES_IN_MS, MIN_EXPIRES_IN_MS, type TokenInfo } from "../services/tokens.js";
+import { LABEL_MAX, MAX_EXPIRES_IN_MS, MIN_EXPIRES_IN_MS } from "../services/tokens.js";
 
-const within = (access: Access, workspaces: readonly string[] | undefined) =>
-  access.workspaces === null || (workspaces !== undefined && workspaces.every((id) => access.workspaces!.has(id)));
+/** Whether a token bound to `workspaces` (none: every workspace) lies within what `access` reaches. */
+export const within = (access: Access, workspaces: readonly string[] | undefined) =>
+  access.workspaces === null || (workspaces?.every((id) => access.workspaces!.has(id)) ?? false);
 
 function checkLabel(raw: string): string {
   const label = raw.replace(/\s+/g, " ").trim();
@@ -53,12 +54,23 @@ export function tokenHandlers(s: Services) {
         label,
         ...(body.expiresInMs !== undefined ? { expiresInMs: body.expiresInMs } : {}),
         ...(workspaces ? { workspaces } : {}),
+        // Remembered so the host can see what a device added (and revoke it too); never the
+        // self-declared client id.
+        createdBy: {
+          type: access!.actor.type,
+          ...(access!.actor.tokenId ? { tokenId: access!.actor.tokenId } : {}),
+          ...(access!.actor.label ? { label: access!.actor.label } : {}),
+        },
       });
       const { lastUsedAt: _never, ...created } = info;
       return { ...created, token };
     },
 
-    listTokens: (_c, { access }) => ({ items: s.tokens.list().filter((t: TokenInfo) => within(access!, t.workspaces)) }),
+    listTokens: (_c, { query, access }) => ({
+      items: s.tokens
+        .listAll()
+        .filter((t) => (query.state === "all" || (query.state === "active") === (t.state === "active")) && within(access!, t.workspaces)),
+    }),
 
     deleteToken: async (_c, { params, access }) => {
       const record = s.tokens.get(params.id);

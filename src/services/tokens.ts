@@ -35,6 +35,14 @@ const TOUCH_FLUSH_MS = 30_000;
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Who added a token: the host, the client token, or another device (id and label from the store). */
+const creatorSchema = z.object({
+  type: z.enum(["token", "legacy", "host"]),
+  tokenId: z.string().optional(),
+  label: z.string().optional(),
+});
+export type TokenCreator = z.infer<typeof creatorSchema>;
+
 const recordSchema = z.object({
   id: z.string().min(1),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -45,6 +53,7 @@ const recordSchema = z.object({
   lastUsedAt: z.number().optional(),
   workspaces: z.array(z.string()).optional(),
   revokedAt: z.number().optional(),
+  createdBy: creatorSchema.optional(),
 });
 const storeSchema = z.object({ schemaVersion: z.literal(1), tokens: z.array(recordSchema) });
 
@@ -59,9 +68,17 @@ export interface TokenInfo {
   expiresAt?: number;
   lastUsedAt?: number;
   workspaces?: string[];
+  createdBy?: TokenCreator;
 }
 
 export type TokenEndReason = "revoked" | "expired";
+export type TokenState = "active" | TokenEndReason;
+
+/** A token as listed with its state: ended ones are kept a while, so the host sees why a device stopped. */
+export interface TokenListing extends TokenInfo {
+  state: TokenState;
+  revokedAt?: number;
+}
 export type Resolution = { ok: true; record: TokenRecord } | { ok: false; reason: "unknown" | TokenEndReason };
 
 export interface NewToken {
@@ -69,6 +86,7 @@ export interface NewToken {
   label: string;
   expiresInMs?: number;
   workspaces?: string[];
+  createdBy?: TokenCreator;
 }
 
 export class TokenStoreError extends Error {
@@ -86,6 +104,7 @@ function publicInfo(r: TokenRecord): TokenInfo {
     ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
     ...(r.lastUsedAt !== undefined ? { lastUsedAt: r.lastUsedAt } : {}),
     ...(r.workspaces ? { workspaces: [...r.workspaces] } : {}),
+    ...(r.createdBy ? { createdBy: { ...r.createdBy } } : {}),
   };
 }
 
@@ -143,6 +162,18 @@ export class TokenStore {
       .map(publicInfo);
   }
 
+  /** Every token the store still holds, ended ones (revoked or expired, for TOMBSTONE_MS) included, oldest first. */
+  listAll(): TokenListing[] {
+    const now = this.now();
+    return [...this.byId.values()]
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((r) => {
+        const state: TokenState =
+          r.revokedAt !== undefined ? "revoked" : r.expiresAt !== undefined && r.expiresAt <= now ? "expired" : "active";
+        return { ...publicInfo(r), state, ...(r.revokedAt !== undefined ? { revokedAt: r.revokedAt } : {}) };
+      });
+  }
+
   async create(input: NewToken): Promise<{ info: TokenInfo; token: string }> {
     const token = `${TOKEN_PREFIX}${randomBytes(24).toString("base64url")}`;
     const createdAt = this.now();
@@ -154,6 +185,7 @@ export class TokenStore {
       createdAt,
       ...(input.expiresInMs !== undefined ? { expiresAt: createdAt + input.expiresInMs } : {}),
       ...(input.workspaces ? { workspaces: [...input.workspaces] } : {}),
+      ...(input.createdBy ? { createdBy: { ...input.createdBy } } : {}),
     };
     this.index(record);
     try {

@@ -2,6 +2,8 @@
 // Plain ES module, no dependencies, no build step. Everything that comes from the server is
 // put on the page with textContent (never as HTML): summaries and paths are written by clients.
 // The host token lives in sessionStorage (this tab only) and travels in a header, never in a URL.
+// An owner device token (owt_...) works too: it travels as a bearer token instead.
+import { createDevices } from "./devices.js";
 
 const TOKEN_KEY = "openwork.hostToken";
 const HOST_HEADER = "X-OpenWork-Host-Token";
@@ -47,10 +49,12 @@ function el(tag, props = {}, ...children) {
 }
 
 class HttpError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    /** A 401's reason: missing, malformed, unknown, revoked or expired. */
+    this.reason = details?.reason;
   }
 }
 
@@ -91,10 +95,11 @@ function workspaceName(id) {
 
 function actorText(actor) {
   if (!actor) return "unknown";
-  const parts = [actor.type === "host" ? "the host" : "a remote client"];
-  if (actor.clientId) parts.push(`"${actor.clientId}"`);
-  if (actor.tokenHash) parts.push(`(token ${actor.tokenHash})`);
-  return parts.join(" ");
+  let who = "the shared client token";
+  if (actor.type === "host") who = "the host";
+  else if (actor.type === "token") who = `the device "${actor.label ?? actor.tokenId}" (${actor.scope})`;
+  // The client id is whatever the client chose to send: say so.
+  return actor.clientId ? `${who}, calling itself "${actor.clientId}" (self-declared)` : who;
 }
 
 let announceTimer;
@@ -116,10 +121,28 @@ function setConnection(kind, text) {
 
 // ---------------------------------------------------------------- HTTP
 
+const isDeviceToken = (token) => typeof token === "string" && token.startsWith("owt_");
+
 function headers(client, extra = {}) {
-  const out = { [HOST_HEADER]: state.hostToken, "X-OpenWork-Client-Id": CLIENT_ID, ...extra };
-  if (client) out.Authorization = `Bearer ${state.pairing?.token ?? ""}`;
+  const out = { "X-OpenWork-Client-Id": CLIENT_ID, ...extra };
+  // An owner device token is an owner for every call; the host token is sent beside the client token.
+  if (isDeviceToken(state.hostToken)) out.Authorization = `Bearer ${state.hostToken}`;
+  else {
+    out[HOST_HEADER] = state.hostToken;
+    if (client) out.Authorization = `Bearer ${state.pairing?.token ?? ""}`;
+  }
   return out;
+}
+
+const REFUSED = {
+  revoked: "This token was revoked on the host.",
+  expired: "This token has expired.",
+  unknown: "The server no longer accepts this token.",
+};
+
+/** Why the server stopped taking the token we signed in with. */
+function refusedMessage(error) {
+  return REFUSED[error?.reason] ?? "The server no longer accepts this host token.";
 }
 
 async function api(path, { method = "GET", body, client = false, signal } = {}) {
@@ -134,7 +157,7 @@ async function api(path, { method = "GET", body, client = false, signal } = {}) 
   try {
     data = text ? JSON.parse(text) : null;
   } catch {}
-  if (!res.ok) throw new HttpError(res.status, data?.code ?? "http_error", data?.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new HttpError(res.status, data?.code ?? "http_error", data?.message ?? `HTTP ${res.status}`, data?.details);
   return data;
 }
 
@@ -146,7 +169,7 @@ async function readStream(path, extraHeaders, signal, onMessage, onOpen) {
     try {
       data = await res.json();
     } catch {}
-    throw new HttpError(res.status, data?.code ?? "http_error", data?.message ?? `HTTP ${res.status}`);
+    throw new HttpError(res.status, data?.code ?? "http_error", data?.message ?? `HTTP ${res.status}`, data?.details);
   }
   if (!(res.headers.get("Content-Type") ?? "").includes("text/event-stream")) {
     await res.body?.cancel();
@@ -243,7 +266,18 @@ async function connect(token) {
     setConnection("off", "Not connected");
     if (error.status === 401) {
       sessionStorage.removeItem(TOKEN_KEY);
-      showLogin("That host token was not accepted. Check it and try again.");
+      showLogin(
+        error.reason === "revoked" || error.reason === "expired"
+          ? `${REFUSED[error.reason]} Ask for a new one, or use the host token.`
+          : "That host token was not accepted. Check it and try again.",
+      );
+    } else if (error.status === 403) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showLogin(
+        error.code === "workspace_forbidden"
+          ? "That owner token is limited to some workspaces; this page needs the host token or an unlimited owner token."
+          : "That token is not an owner token; this page needs the host token or an owner device token.",
+      );
     } else {
       showLogin(`Could not reach the server: ${error.message}`);
     }
@@ -253,6 +287,7 @@ async function connect(token) {
 }
 
 function signOut(message = "") {
+  devices.stop();
   state.session?.abort();
   state.session = null;
   for (const timer of state.timers.splice(0)) clearInterval(timer);
@@ -285,6 +320,7 @@ function start(pairing) {
   $("sign-out").hidden = false;
   renderPairing(pairing);
   renderWorkspaces(pairing);
+  devices.start(pairing, signal);
   updatePendingCount();
   updateDecisionsEmpty();
   void runApprovals(signal);
@@ -383,7 +419,7 @@ async function runApprovals(signal) {
       });
     } catch (error) {
       if (signal.aborted) return;
-      if (error.status === 401) return signOut("The server no longer accepts this host token.");
+      if (error.status === 401) return signOut(refusedMessage(error));
     }
     if (signal.aborted) return;
     setConnection("retry", "Connection lost, reconnecting…");
@@ -481,7 +517,7 @@ async function answer(id, reply, card) {
     const result = await api(`/approvals/${encodeURIComponent(id)}`, { method: "POST", body: { reply } });
     resolvePending({ id, allowed: result.allowed, ...(result.allowed ? {} : { reason: "denied" }), resolvedAt: Date.now() });
   } catch (e) {
-    if (e.status === 401) return signOut("The server no longer accepts this host token.");
+    if (e.status === 401) return signOut(refusedMessage(e));
     if (e.status === 404) {
       announce("That request was already answered or has expired.");
       removeCard(id);
@@ -723,6 +759,15 @@ async function runEvents(ws, signal) {
 }
 
 // ---------------------------------------------------------------- boot
+
+const devices = createDevices({
+  $,
+  el,
+  api: (path, options = {}) => api(path, options),
+  copyText,
+  announce,
+  onUnauthorized: (error) => signOut(refusedMessage(error)),
+});
 
 function boot() {
   setupTokenControls();

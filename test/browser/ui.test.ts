@@ -33,6 +33,8 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
   let root: string;
   let engineRoot: string;
   let base: string;
+  /** The device token added through the page (for the revocation test). */
+  let deviceToken = "";
   const problems: string[] = [];
 
   before(async () => {
@@ -192,6 +194,128 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     assert.match((await status.textContent()) ?? "", /^Reload failed: .+ \(opencode_unreachable\)\.$/);
   });
 
+  test("Devices: adding one shows its token and QR code once; the list shows it", async () => {
+    const section = page.locator("#devices-panel");
+    await section.getByRole("heading", { name: /^Devices/ }).waitFor();
+    await section.locator("#devices-empty", { hasText: "No devices yet" }).waitFor();
+    // The server listens on 127.0.0.1 only: the page says a phone cannot reach it, and how to change that.
+    const note = section.locator("#loopback-note");
+    await note.waitFor();
+    assert.match((await note.textContent()) ?? "", /--host 0\.0\.0\.0/);
+    assert.match((await note.textContent()) ?? "", /--tls-cert/);
+
+    await section.getByLabel("Name").fill("Susan's phone");
+    await section.getByRole("radio", { name: /^Viewer/ }).check();
+    await section.getByLabel("Expires").selectOption({ label: "In 7 days" });
+    await section
+      .getByRole("group", { name: "Workspaces it may reach" })
+      .getByLabel(/demo-project/)
+      .check();
+    await section.getByRole("button", { name: "Add device" }).click();
+
+    const fresh = section.getByRole("region", { name: /Pair “Susan's phone”/ });
+    await fresh.waitFor();
+    const token = ((await fresh.locator("#new-device-token").textContent()) ?? "").trim();
+    assert.match(token, /^owt_[A-Za-z0-9_-]{22,}$/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-device-heading", "focus moves to the new token");
+    const me = await fetch(`${base}/whoami`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.deepEqual(
+      { ...((await me.json()) as Record<string, unknown>), tokenId: undefined },
+      { kind: "token", scope: "viewer", tokenId: undefined, label: "Susan's phone", workspaces: [workspaceId(root)] },
+    );
+
+    // The QR code is an image of exactly what the server encodes for this token and address.
+    const image = fresh.getByRole("img", { name: /QR code to pair Susan's phone/ });
+    await image.waitFor();
+    const box = await image.boundingBox();
+    assert.ok(box && box.width >= 150 && Math.abs(box.width - box.height) < 1, `a square code, big enough to scan (${box?.width})`);
+    const url = await fresh.getByLabel("Server address in the code").inputValue();
+    assert.equal(url, base);
+    assert.match((await fresh.locator("#new-device-loopback").textContent()) ?? "", /only on this computer/);
+    const expected = (await (
+      await fetch(`${base}/host/pairing/qr`, {
+        method: "POST",
+        headers: { "X-OpenWork-Host-Token": HOST_TOKEN, "Content-Type": "application/json" },
+        body: JSON.stringify({ url, token }),
+      })
+    ).json()) as { size: number; rows: string[]; payload: string };
+    const drawn = await image.evaluate((svg) => ({
+      modules: Number((svg as SVGElement).dataset.modules),
+      dark: [...(svg.querySelector("path")?.getAttribute("d") ?? "").matchAll(/h(\d+)v1/g)].reduce((n, m) => n + Number(m[1]), 0),
+    }));
+    assert.equal(drawn.modules, expected.size);
+    assert.equal(drawn.dark, expected.rows.join("").replace(/0/g, "").length, "every dark module is drawn");
+    assert.equal(await fresh.locator("#new-device-payload").textContent(), expected.payload);
+    assert.ok(expected.payload.startsWith("openwork://connect?v=1&"));
+
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await fresh.getByRole("button", { name: "Copy token" }).click();
+    await fresh.getByRole("status").filter({ hasText: "Token copied." }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+
+    const row = section.locator("#devices li", { hasText: "Susan's phone" });
+    await row.waitFor();
+    const rowText = (await row.textContent()) ?? "";
+    assert.match(rowText, /viewer/);
+    assert.match(rowText, /Last used\s*never/);
+    assert.match(rowText, /Expires\s*in 7 days/);
+    assert.match(rowText, /Workspaces\s*demo-project/);
+    assert.equal(await section.locator("#devices-count").textContent(), "1");
+    await mkdir(ARTIFACTS, { recursive: true });
+    await section.screenshot({ path: join(ARTIFACTS, "ui-devices-new.png") });
+
+    await fresh.getByRole("button", { name: "Done: hide the token" }).click();
+    await fresh.waitFor({ state: "hidden" });
+    assert.equal((await page.content()).includes(token), false, "the token is gone from the page once closed");
+    await page.reload();
+    await page.locator("#devices li", { hasText: "Susan's phone" }).waitFor();
+    assert.equal((await page.content()).includes(token), false, "and after a reload");
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+    assert.equal(stored.includes(token), false, "nor kept in the browser's storage");
+
+    // A use shows up as "Last used" at the next refresh (a reload here).
+    assert.equal((await fetch(`${base}/status`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
+    await page.reload();
+    await page
+      .locator("#devices li", { hasText: "Susan's phone" })
+      .filter({ hasText: /Last used\s*(just now|\d+ seconds? ago)/ })
+      .waitFor();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling on a phone with a device listed (overflow ${overflow}px)`);
+    await page.locator("#devices-panel").screenshot({ path: join(ARTIFACTS, "ui-devices-phone.png") });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator("#devices-panel").screenshot({ path: join(ARTIFACTS, "ui-devices.png") });
+    deviceToken = token;
+  });
+
+  test("Devices: revoking asks first; Cancel keeps the device, Revoke ends it and its token gets 401 revoked", async () => {
+    const row = page.locator("#devices li", { hasText: "Susan's phone" });
+    const dialog = page.getByRole("dialog", { name: "Revoke this device?" });
+    await row.getByRole("button", { name: "Revoke Susan's phone" }).click();
+    await dialog.waitFor();
+    assert.match((await dialog.textContent()) ?? "", /“Susan's phone” \(viewer\) stops working at once/);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    assert.equal((await fetch(`${base}/whoami`, { headers: { Authorization: `Bearer ${deviceToken}` } })).status, 200, "still works");
+
+    await row.getByRole("button", { name: "Revoke Susan's phone" }).click();
+    await dialog.getByRole("button", { name: "Revoke device" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await row.waitFor({ state: "detached" });
+    await page.locator("#devices-empty").waitFor();
+    const ended = page.locator("#ended-devices");
+    await ended.locator("summary").click();
+    await ended.locator("li", { hasText: "Susan's phone" }).filter({ hasText: "revoked" }).waitFor();
+    await page.waitForFunction(() => document.getElementById("announcer")?.textContent?.includes("Revoked Susan's phone"));
+
+    const res = await fetch(`${base}/whoami`, { headers: { Authorization: `Bearer ${deviceToken}` } });
+    assert.equal(res.status, 401);
+    const body = (await res.json()) as { code: string; details: { reason: string } };
+    assert.equal(body.code, "unauthorized");
+    assert.equal(body.details.reason, "revoked");
+  });
+
   test("forgetting the token returns to the sign-in form; a reload keeps the tab signed in", async () => {
     await page.reload();
     await page.locator("#connection[data-state=live]").waitFor();
@@ -203,6 +327,36 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem("openwork.hostToken")), null);
     assert.equal(await page.locator("#dashboard").isHidden(), true);
     await waitFor(() => server.services.approvals.listenerCount === 0, 5000);
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+  });
+
+  test("an owner device token signs in too; when it is revoked the page says so", async () => {
+    const created = await fetch(`${base}/tokens`, {
+      method: "POST",
+      headers: { "X-OpenWork-Host-Token": HOST_TOKEN, "Content-Type": "application/json" },
+      body: JSON.stringify({ scope: "owner", label: "Susan's laptop" }),
+    });
+    const owner = (await created.json()) as { id: string; token: string };
+    const input = page.getByLabel("Host token", { exact: true });
+    await input.fill(owner.token);
+    await input.press("Enter");
+    await page.locator("#connection[data-state=live]").waitFor();
+    const laptop = page.locator("#devices li", { hasText: "Susan's laptop" });
+    await laptop.waitFor();
+    await waitFor(() => server.services.approvals.listenerCount === 1, 5000);
+    // A device added from here is marked as added by this laptop, and revoking the laptop says so.
+    await page.locator("#devices-panel").getByLabel("Name").fill("Kitchen tablet");
+    await page.getByRole("button", { name: "Add device" }).click();
+    await page.getByRole("button", { name: "Done: hide the token" }).click();
+    await page.locator("#devices li", { hasText: "Kitchen tablet" }).filter({ hasText: "by Susan's laptop" }).waitFor();
+    await laptop.getByRole("button", { name: "Revoke Susan's laptop" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke this device?" });
+    await dialog.getByText("It added “Kitchen tablet”; that device keeps working until you revoke it too.").waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await fetch(`${base}/tokens/${owner.id}`, { method: "DELETE", headers: { "X-OpenWork-Host-Token": HOST_TOKEN } });
+    // Its approvals stream closes at once; the page notices and asks for a token again.
+    await page.getByRole("alert").filter({ hasText: "This token was revoked on the host." }).waitFor();
+    assert.equal(await page.locator("#dashboard").isHidden(), true);
     assert.deepEqual(problems, [], "no script errors or CSP violations");
   });
 });

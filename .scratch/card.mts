@@ -1,0 +1,11 @@
+import { createHarness, waitFor, json } from "../test/helpers/harness.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+const h = await createHarness({ approval: { mode: "manual", timeoutMs: 5000 } });
+await writeFile(join(h.root, "opencode.json"), '{\n  "theme": "dark"\n}\n');
+const p = h.call("POST", h.ws("/mcp"), { name: "helper", config: { type: "local", command: ["npx", "-y", "@acme/mcp-helper"], environment: { ACME_API_KEY: "sk-live-123456" } } }, { "X-OpenWork-Client-Id": "susans-phone" });
+const item = await waitFor(async () => (await json(await h.host("GET", "/approvals"))).items[0]);
+console.log(JSON.stringify(item, null, 2));
+await h.host("POST", `/approvals/${item.id}`, { reply: "deny" });
+await p;
+await h.close();
