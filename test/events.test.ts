@@ -107,6 +107,7 @@ describe("GET /workspace/:id/events (JSON)", () => {
       assert.equal(e.workspaceId, h.wsId);
       assert.match(e.id, /^evt_/);
       assert.equal(typeof e.timestamp, "number");
+      assert.deepEqual(e.trigger?.actor, { type: "legacy", scope: "collaborator" }, "the event names who wrote");
     }
 
     const later = await json(await h.call("GET", h.ws("/events?since=2")));

@@ -88,7 +88,9 @@ export const reloadEvent = z
     seq: z.number().int(),
     workspaceId: z.string(),
     reason: reloadReason,
-    trigger: z.object({ source: z.enum(["api", "watcher"]), action: z.string().optional(), path: z.string().optional() }).optional(),
+    trigger: z
+      .object({ source: z.enum(["api", "watcher"]), action: z.string().optional(), path: z.string().optional(), actor: actor.optional() })
+      .optional(),
     timestamp: z.number(),
   })
   .meta({ id: "ReloadEvent" });

@@ -1,6 +1,7 @@
 // Reload events: what changed in a workspace, so clients can refresh and know when the engine
 // needs a reload. A bounded in-memory log with a server-wide sequence number, plus live listeners.
 import { randomUUID } from "node:crypto";
+import type { Actor } from "../http/auth.js";
 
 export const RELOAD_REASONS = ["skills", "plugins", "mcp", "commands", "config", "agents"] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
@@ -10,6 +11,8 @@ export interface ReloadTrigger {
   source: "api" | "watcher";
   action?: string;
   path?: string;
+  /** Who made an API write. */
+  actor?: Actor;
 }
 
 export interface ReloadEvent {

@@ -263,7 +263,7 @@ export class WritePipeline {
     }
     const entry = await this.record(base, "applied", decided);
     for (const reason of plan.reasons ?? request.reasons) {
-      this.deps.events.record(workspace.id, reason, { source: "api", action: request.action });
+      this.deps.events.record(workspace.id, reason, { source: "api", action: request.action, actor });
     }
     this.deps.onCommit?.(workspace);
     return entry;
