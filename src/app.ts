@@ -6,12 +6,14 @@ import { bodyLimit } from "./http/body.js";
 import { cors } from "./http/cors.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
+import { agentsRoutes } from "./routes/agents.js";
 import { approvalsRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { commandsRoutes } from "./routes/commands.js";
 import { configRoutes } from "./routes/config.js";
 import { engineRoutes } from "./routes/engine.js";
 import { eventsRoutes } from "./routes/events.js";
+import { gatewayRoutes } from "./routes/gateway.js";
 import { capabilitiesRoutes, healthRoutes } from "./routes/health.js";
 import { hostRoutes } from "./routes/host.js";
 import { mcpRoutes } from "./routes/mcp.js";
@@ -56,7 +58,7 @@ export function createApp(s: Services): App {
 
   // Client routes: the bearer token.
   const client = requireClient(settings.token, settings.hostToken);
-  for (const path of ["/capabilities", "/workspaces", "/workspace/*"]) app.use(path, client);
+  for (const path of ["/capabilities", "/workspaces", "/workspace/*", "/opencode", "/opencode/*", "/w/*"]) app.use(path, client);
   app.route("/", capabilitiesRoutes(s));
   app.route("/", workspacesRoutes(s));
   app.route("/", configRoutes(s));
@@ -66,8 +68,10 @@ export function createApp(s: Services): App {
   app.route("/", transferRoutes(s));
   app.route("/", skillsRoutes(s));
   app.route("/", commandsRoutes(s));
+  app.route("/", agentsRoutes(s));
   app.route("/", eventsRoutes(s));
   app.route("/", engineRoutes(s));
+  app.route("/", gatewayRoutes(s));
 
   app.onError(errorHandler(s.logger));
   app.notFound(notFoundHandler);

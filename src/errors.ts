@@ -24,6 +24,7 @@ export type ErrorCode =
   | "opencode_reload_failed"
   | "opencode_timeout"
   | "opencode_busy"
+  | "proxy_forbidden"
   | "internal_error";
 
 export class ApiError extends Error {

@@ -3,6 +3,7 @@
 // test/openapi.test.ts compares this table with the routes the app really registers.
 import { z } from "zod";
 import { CLIENT_ID_HEADER, HOST_TOKEN_HEADER } from "./http/auth.js";
+import { agentUpsertSchema } from "./routes/agents.js";
 import { approvalReplySchema } from "./routes/approvals.js";
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from "./routes/audit.js";
 import { commandUpsertSchema } from "./routes/commands.js";
@@ -221,7 +222,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     path: "/workspace/{id}/export",
     summary: "Export the workspace's setup",
     security: "bearer",
-    response: { description: "`{ workspaceId, exportedAt, opencode, openwork, skills, commands }`" },
+    response: { description: "`{ workspaceId, exportedAt, opencode, openwork, skills, commands, agents }`" },
     errors: [422],
   },
   {
@@ -317,6 +318,59 @@ export const ROUTE_DOCS: RouteDoc[] = [
   },
   {
     method: "get",
+    path: "/workspace/{id}/agents",
+    summary: "Agents (files in .opencode/agents and .opencode/agent, and the config's agent map)",
+    security: "bearer",
+    response: { description: '`{ items: [{ name, description, mode?, model?, source: "file"|"config", path? }] }`, sorted by name' },
+    errors: [422],
+  },
+  {
+    method: "get",
+    path: "/workspace/{id}/agents/{name}",
+    summary: "One agent: a file's `{ item, content }` or a config entry's `{ item, config }`",
+    security: "bearer",
+    response: { description: "`{ item, content }` or `{ item, config }`" },
+    errors: [400, 422],
+  },
+  {
+    method: "post",
+    path: "/workspace/{id}/agents",
+    summary: "Add or update an agent file (approval-gated)",
+    description: "Refused with 400 (naming the field) when OpenCode would refuse the agent, and with it the whole directory.",
+    security: "bearer",
+    body: { schema: agentUpsertSchema },
+    response: { description: "`{ item, items }`" },
+    errors: [422],
+  },
+  {
+    method: "delete",
+    path: "/workspace/{id}/agents/{name}",
+    summary: "Delete an agent file (approval-gated)",
+    security: "bearer",
+    response: { description: "`{ ok: true, name, items }`" },
+    errors: [422],
+  },
+  ...[
+    { path: "/opencode/{path}", which: "the first workspace that has an engine" },
+    { path: "/w/{id}/opencode/{path}", which: "this workspace's engine" },
+  ].map(
+    ({ path, which }): RouteDoc => ({
+      method: "get",
+      path,
+      summary: `OpenCode gateway: any method, forwarded to ${which}`,
+      description:
+        "Every method (GET, HEAD, POST, PUT, PATCH, DELETE) is forwarded to the engine route `/{path}` after the scope policy " +
+        "(viewer: reads; collaborator: also sessions, permission prompts, questions; owner: everything). Request and response " +
+        "are the engine's own (see its API description); answers stream (SSE on `/event`). A refused call is 403 `proxy_forbidden` " +
+        "naming the approval-gated route to use; `opencode_not_configured` (400), `opencode_unreachable` (502), `opencode_timeout` (504).",
+      security: "bearer",
+      hostScope: true,
+      response: { description: "The engine's answer, streamed", stream: true },
+      errors: [400, 403, 413, 415, 502, 504],
+    }),
+  ),
+  {
+    method: "get",
     path: "/workspace/{id}/events",
     summary: "Reload events after a cursor",
     description: "With `Accept: text/event-stream`: a live stream (`id:` = seq); `Last-Event-ID` wins over `since`.",
@@ -347,7 +401,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
 const ERROR_STATUSES: Record<number, string> = {
   400: "Bad request: `invalid_payload`, `invalid_json`, `invalid_name`, `invalid_path`, `path_escape`, `invalid_config`",
   401: "`unauthorized`: token missing, malformed or wrong",
-  403: "`write_denied`, `read_only` or `workspace_unauthorized`",
+  403: "`write_denied`, `read_only`, `workspace_unauthorized` or `proxy_forbidden`",
   404: "`workspace_not_found` or `not_found`",
   409: "`opencode_busy`: a session still ran after the wait",
   412: "`conflict`: `If-Match` names a config that has changed since",
@@ -368,6 +422,7 @@ const errorBody = z.object({
 const PATH_PARAMS: Record<string, string> = {
   id: "A workspace id (from GET /workspaces)",
   name: "The item's name",
+  path: "The engine route, e.g. `session` or `session/ses_123/message`",
 };
 
 /** A zod schema as a JSON Schema (2020-12, which OpenAPI 3.1 uses), as a client must send it. */

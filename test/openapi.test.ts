@@ -62,6 +62,10 @@ describe("openapi", () => {
         .filter((r) => r.method !== "ALL" && r.method !== "OPTIONS" && !r.path.includes("*"))
         .map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.path)}`),
     );
+    // The exception: the gateway's catch-all routes (every method) are documented once, as `get`.
+    for (const r of h.app.routes) {
+      if (r.method === "ALL" && r.path.endsWith("/opencode/*")) registered.add(`get ${toOpenApiPath(r.path.replace(/\*$/, ":path"))}`);
+    }
     const documented = new Set(operations().map(({ method, path }) => `${method} ${path}`));
     assert.ok(registered.size > 20, `only ${registered.size} routes found: the filter is wrong`);
     const undocumented = [...registered].filter((r) => !documented.has(r));

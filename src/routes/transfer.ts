@@ -1,4 +1,4 @@
-// Export and import of a workspace's setup (config, OpenWork config, skills, commands).
+// Export and import of a workspace's setup (config, OpenWork config, skills, commands, agents).
 // An import is validated whole before approval is asked; a preview answers what would change.
 import { Hono } from "hono";
 import { z } from "zod";
@@ -17,12 +17,14 @@ export const importSchema = z.object({
   openwork: jsonObject.optional(),
   skills: z.array(z.object({ name: z.unknown(), content: z.unknown(), description: z.unknown().optional() })).optional(),
   commands: z.array(z.object({ name: z.unknown() }).catchall(z.unknown())).optional(),
+  agents: z.array(z.object({ name: z.unknown() }).catchall(z.unknown())).optional(),
   mode: z
     .object({
       opencode: modeValue.optional(),
       openwork: modeValue.optional(),
       skills: modeValue.optional(),
       commands: modeValue.optional(),
+      agents: modeValue.optional(),
     })
     .strict()
     .optional(),

@@ -7,6 +7,7 @@ import { ApprovalService } from "./approvals.js";
 import { AuditLog } from "./audit.js";
 import { EngineClient, type EngineOptions } from "./engine.js";
 import { ReloadEventLog } from "./events.js";
+import { Gateway, type GatewayOptions } from "./gateway.js";
 import { kindsForReason, ListingCache } from "./listing-cache.js";
 import { type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
 import { WritePipeline } from "./write-pipeline.js";
@@ -27,6 +28,8 @@ export interface Services {
   publicUrls: string[];
   /** The OpenCode engine client (reload). */
   engine: EngineClient;
+  /** The OpenCode gateway (`/opencode/*`, `/w/:id/opencode/*`). */
+  gateway: Gateway;
   /** The file watcher, when started (`watch` option). */
   watcher: WorkspaceWatcher | null;
   /** How often an idle event stream sends a heartbeat comment. */
@@ -40,6 +43,7 @@ export interface ServicesOptions {
   watch?: boolean;
   watcher?: WatcherOptions;
   engine?: EngineOptions;
+  gateway?: GatewayOptions;
   /** Heartbeat interval of `GET /workspace/:id/events` streams (default 15 s). */
   eventsHeartbeatMs?: number;
 }
@@ -78,6 +82,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     listings,
     publicUrls: [],
     engine: new EngineClient(settings.opencodeAuth, options.engine),
+    gateway: new Gateway(settings.opencodeAuth, options.gateway),
     watcher,
     eventsHeartbeatMs: options.eventsHeartbeatMs ?? 15_000,
     async close() {

@@ -19,6 +19,8 @@ export const WRITE_ACTIONS = [
   "mcp.remove",
   "commands.upsert",
   "commands.delete",
+  "agents.upsert",
+  "agents.delete",
   "config.import",
   "engine.reload",
 ] as const;

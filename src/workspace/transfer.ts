@@ -1,5 +1,5 @@
 // Export and import of a workspace's OpenCode setup: the project config, OpenWork's own config,
-// the workspace's skills and its commands. An import is planned whole (every part and every item
+// the workspace's skills, its commands and its agents. An import is planned whole (every part and every item
 // validated, the resulting config checked loadable) before anything is written, so an invalid
 // item anywhere leaves every file as it was. Skills and commands are read, validated and written
 // by their own modules; this file only combines them. No HTTP here.
@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError, badRequest } from "../errors.js";
+import { type AgentPlan, deleteAgent, listAgents, planAgentDelete, planAgentUpsert, writeAgent } from "./agents.js";
 import {
   COMMAND_DIRS,
   type CommandItem,
@@ -41,7 +42,7 @@ import {
 } from "./skills.js";
 
 export type ImportMode = "merge" | "replace";
-export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands"] as const;
+export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands", "agents"] as const;
 export type ImportPart = (typeof IMPORT_PARTS)[number];
 
 export interface ExportedSkill {
@@ -59,6 +60,13 @@ export interface ExportedCommand {
   subtask?: boolean;
 }
 
+export interface ExportedAgent {
+  name: string;
+  description: string;
+  /** The whole agent file. */
+  content: string;
+}
+
 export interface WorkspaceExport {
   workspaceId: string;
   exportedAt: number;
@@ -66,6 +74,7 @@ export interface WorkspaceExport {
   openwork: JsonObject;
   skills: ExportedSkill[];
   commands: ExportedCommand[];
+  agents: ExportedAgent[];
 }
 
 export interface ImportInput {
@@ -73,6 +82,7 @@ export interface ImportInput {
   openwork?: JsonObject;
   skills?: Array<{ name?: unknown; content?: unknown; description?: unknown }>;
   commands?: Array<Record<string, unknown>>;
+  agents?: Array<Record<string, unknown>>;
   mode?: Partial<Record<ImportPart, ImportMode>>;
 }
 
@@ -128,16 +138,30 @@ function exportedCommand(item: CommandItem): ExportedCommand {
   };
 }
 
+/** Agent files inside the workspace (after symlinks), as whole files; config agents travel in `opencode`. */
+async function workspaceAgents(root: string): Promise<ExportedAgent[]> {
+  const out: ExportedAgent[] = [];
+  for (const item of await listAgents(root)) {
+    if (item.source !== "file" || item.path === undefined) continue;
+    const file = join(root, item.path);
+    if (!isContained(root, file)) continue;
+    const content = await readFileIfExists(file);
+    if (content !== null) out.push({ name: item.name, description: item.description, content });
+  }
+  return out;
+}
+
 /**
- * The workspace's config, OpenWork config, skills (those inside the workspace) and commands (those
- * an import can write back: nested `sub/x` commands are left out), sorted by name.
+ * The workspace's config, OpenWork config, skills (those inside the workspace), commands (those
+ * an import can write back: nested `sub/x` commands are left out) and agent files, sorted by name.
  */
 export async function exportWorkspace(root: string, workspaceId: string): Promise<WorkspaceExport> {
-  const [project, openwork, skills, commands] = await Promise.all([
+  const [project, openwork, skills, commands, agents] = await Promise.all([
     readProjectConfig(root),
     readOpenworkConfig(root),
     workspaceSkills(root),
     listCommands(root, "workspace"),
+    workspaceAgents(root),
   ]);
   const exportedSkills = await Promise.all(
     skills.map(async (item) => ({ name: item.name, description: item.description, content: await readSkillFile(item) })),
@@ -149,6 +173,7 @@ export async function exportWorkspace(root: string, workspaceId: string): Promis
     openwork: openwork.value,
     skills: exportedSkills,
     commands: commands.filter((c) => importableCommandName(c.name) && commandInsideWorkspace(root, c.name)).map(exportedCommand),
+    agents,
   };
 }
 
@@ -198,6 +223,9 @@ export interface ImportPlan {
   commandWrites: CommandPlan[];
   /** Workspace commands removed first: by a replace, and the twins of rewritten ones. */
   commandRemovals: string[];
+  agentWrites: AgentPlan[];
+  /** Agent files a replace removes (by name, both folders). */
+  agentRemovals: string[];
   /** Workspace-relative paths the import touches, for the approver. */
   paths: string[];
   /** Reload reasons for the parts that change. */
@@ -212,7 +240,7 @@ export interface ImportPlan {
 export async function planImport(root: string, input: ImportInput): Promise<ImportPlan> {
   const present = IMPORT_PARTS.filter((p) => input[p] !== undefined);
   if (present.length === 0) {
-    throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands");
+    throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands, agents");
   }
   const mode = (part: ImportPart): ImportMode => input.mode?.[part] ?? "merge";
   const changes: ImportChanges = {
@@ -220,6 +248,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     openwork: emptyChanges(),
     skills: emptyChanges(),
     commands: emptyChanges(),
+    agents: emptyChanges(),
   };
   const plan: ImportPlan = {
     root,
@@ -229,6 +258,8 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     skillRemovals: [],
     commandWrites: [],
     commandRemovals: [],
+    agentWrites: [],
+    agentRemovals: [],
     paths: [],
     reasons: [],
     summary: "",
@@ -343,6 +374,38 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     if (isChanged(changes.commands)) plan.reasons.push("commands");
   }
 
+  if (input.agents !== undefined) {
+    const existing = new Map((await listAgents(root)).filter((a) => a.source === "file").map((a) => [a.name, a]));
+    const seen = new Set<string>();
+    for (const [index, item] of input.agents.entries()) {
+      let planned: AgentPlan;
+      try {
+        planned = await planAgentUpsert(root, item);
+      } catch (error) {
+        inItem(error, "agents", index, item.name);
+      }
+      if (seen.has(planned.name)) {
+        inItem(badRequest("invalid_payload", "the same agent name appears twice"), "agents", index, planned.name);
+      }
+      seen.add(planned.name);
+      const onDisk = await readFileIfExists(planned.file);
+      if (!existing.has(planned.name) && onDisk === null) changes.agents.added.push(planned.name);
+      else if (onDisk !== planned.text || planned.removes.length > 0) changes.agents.changed.push(planned.name);
+      else continue;
+      plan.agentWrites.push(planned);
+      plan.paths.push(planned.relativePath, ...planned.removes);
+    }
+    if (mode("agents") === "replace") {
+      for (const name of existing.keys()) {
+        if (seen.has(name)) continue;
+        plan.agentRemovals.push(name);
+        changes.agents.removed.push(name);
+        plan.paths.push(...(await planAgentDelete(root, name)).relativePaths);
+      }
+    }
+    if (isChanged(changes.agents)) plan.reasons.push("agents");
+  }
+
   for (const part of IMPORT_PARTS) {
     const c = changes[part];
     c.added.sort(byName);
@@ -368,7 +431,7 @@ export function importChangesAnything(plan: ImportPlan): boolean {
 
 /**
  * Carries out a plan made under the workspace lock: config files, then skill removals and
- * writes, then command removals and writes. Every input was validated when the plan was made.
+ * writes, then command removals and writes, then agent removals and writes. Every input was validated when the plan was made.
  */
 export async function applyImport(plan: ImportPlan): Promise<void> {
   for (const { file, text } of plan.configWrites) await writeConfigText(file, text);
@@ -376,4 +439,6 @@ export async function applyImport(plan: ImportPlan): Promise<void> {
   for (const skill of plan.skillWrites) await writeSkill(skill);
   for (const name of plan.commandRemovals) await deleteCommand(plan.root, name);
   for (const command of plan.commandWrites) await writeCommand(command);
+  for (const name of plan.agentRemovals) await deleteAgent(plan.root, name);
+  for (const agent of plan.agentWrites) await writeAgent(agent);
 }
