@@ -1,7 +1,8 @@
 // The OpenCode gateway's cost, against a REAL engine (`opencode serve`, offline, as in the
 // integration tests): one small engine route (GET /path) loaded straight at the engine and
 // through the gateway in the same run, alternating rounds, best round of each side; and the time
-// to the first event of the SSE stream (`GET /event`), direct and through the gateway.
+// to the first event of the SSE stream (`GET /event`), direct and through the gateway. A bare
+// node:http proxy (bench/bare-proxy.mjs) is loaded too: what any proxy hop costs on this machine.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -65,9 +66,25 @@ function startServer(cli: string, args: string[], env: NodeJS.ProcessEnv): Promi
   });
 }
 
+function startBareProxy(target: string, authorization: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, [new URL("./bare-proxy.mjs", import.meta.url).pathname, target, authorization], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const match = /listening (\d+)/.exec(out);
+      if (match?.[1]) resolve({ proc, port: Number(match[1]) });
+    });
+    proc.on("exit", (code) => reject(new Error(`bare proxy exited ${code}: ${out}`)));
+  });
+}
+
 export async function benchGateway(options: GatewayBenchOptions): Promise<void> {
   const engine = await startOpencode();
   let server: ChildProcess | undefined;
+  let bareProxy: ChildProcess | undefined;
   try {
     const started = await startServer(
       options.cli,
@@ -90,10 +107,14 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     const directUrl = `${engine.url}${ROUTE}?directory=${encodeURIComponent(engine.repo)}`;
     const gatewayAuth = { Authorization: `Bearer ${TOKEN}` };
     const directAuth = { Authorization: `Basic ${Buffer.from(`${engine.username}:${engine.password}`).toString("base64")}` };
+    const bare = await startBareProxy(engine.url, directAuth.Authorization);
+    bareProxy = bare.proc;
+    const bareUrl = `http://127.0.0.1:${bare.port}${ROUTE}?directory=${encodeURIComponent(engine.repo)}`;
     // Warm both paths (the engine builds its instance on the first request).
     for (const [url, headers] of [
       [gatewayUrl, gatewayAuth],
       [directUrl, directAuth],
+      [bareUrl, {}],
     ] as const) {
       const res = await fetch(url, { headers });
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
@@ -104,17 +125,24 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     console.log("path           req/s     p99");
     let gateway = { rps: 0, p99: 0 };
     let direct = { rps: 0, p99: 0 };
+    let bareBest = { rps: 0, p99: 0 };
     for (let round = 0; round < options.rounds; round++) {
       const g = await load(gatewayUrl, gatewayAuth, options);
       const d = await load(directUrl, directAuth, options);
+      const b = await load(bareUrl, {}, options);
       if (g.rps > gateway.rps) gateway = g;
       if (d.rps > direct.rps) direct = d;
+      if (b.rps > bareBest.rps) bareBest = b;
     }
     const row = (name: string, r: { rps: number; p99: number }) =>
-      console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(9)} ${`${r.p99}ms`.padStart(7)}`);
+      console.log(`${name.padEnd(12)} ${r.rps.toFixed(0).padStart(9)} ${`${r.p99}ms`.padStart(7)}`);
     row("direct", direct);
     row("gateway", gateway);
+    row("bare proxy", bareBest);
     console.log(`gateway/direct throughput: ${(gateway.rps / direct.rps).toFixed(2)} (target >= 0.80)`);
+    console.log(
+      `bare proxy/direct: ${(bareBest.rps / direct.rps).toFixed(2)}; gateway/bare proxy: ${(gateway.rps / bareBest.rps).toFixed(2)} (what a proxy hop costs here, and ours beyond it)`,
+    );
 
     const eventUrl = `http://127.0.0.1:${started.port}/opencode/event`;
     const directEventUrl = `${engine.url}/event?directory=${encodeURIComponent(engine.repo)}`;
@@ -129,6 +157,7 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     );
   } finally {
     server?.kill();
+    bareProxy?.kill();
     await engine.stop();
   }
 }

@@ -204,6 +204,20 @@ describe("gateway (in-process)", () => {
     }
   });
 
+  it("passes answers through intact, small ones with their length and large ones streamed", async () => {
+    for (const size of [10, 64 * 1024, 300 * 1024]) {
+      const text = "x".repeat(size);
+      up.handler = (_req, res) => {
+        res.setHeader("Content-Type", "text/plain");
+        res.setHeader("Content-Length", String(size));
+        res.end(text);
+      };
+      const res = await get("/opencode/file/content?path=a.txt");
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), text);
+    }
+  });
+
   it("does not follow redirects, and keeps the client on the mount", async () => {
     up.handler = (req, res) => {
       res.statusCode = 302;

@@ -7,8 +7,9 @@
 //   OpenCode's SDK does: header `x-opencode-directory` (URI-encoded) always, and `?directory=` on
 //   GET/HEAD when absent (plus `location[directory]` on `/api/*`, like the v2 SDK);
 // - streams both ways: an owner's request body is piped with a size cap, a non-owner's (small
-//   JSON on session routes) is read whole first so it can be checked; the answer is never
-//   buffered, so SSE arrives event by event. A client that leaves aborts the upstream request.
+//   JSON on session routes) is read whole first so it can be checked; the answer is streamed, so
+//   SSE arrives event by event (only a small answer of known length, complete on the wire, is
+//   read whole). A client that leaves aborts the upstream request.
 // And to the answer: the engine's Set-Cookie (a cookie for our origin), WWW-Authenticate (a
 // browser password prompt for our origin) and CORS headers (ours already apply) are dropped;
 // redirects are never followed, and one pointing into the engine is rewritten onto the mount;
@@ -66,7 +67,14 @@ const HOP_BY_HOP = new Set([
 const DROP_REQUEST = new Set(["authorization", "cookie", "host", "content-length", "origin", "accept-encoding", "expect"]);
 
 /** Response headers never passed back. */
-const DROP_RESPONSE = new Set(["set-cookie", "set-cookie2", "www-authenticate", "content-length"]);
+const DROP_RESPONSE = new Set(["set-cookie", "set-cookie2", "www-authenticate"]);
+
+/**
+ * An answer of at most this many bytes, announced by Content-Length and not an event stream, is
+ * read whole before it is passed on: it is complete on the wire already, and sending headers and
+ * body in one write (instead of headers, then a chunk) is most of the proxy's cost per request.
+ */
+const SMALL_ANSWER_BYTES = 64 * 1024;
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = new Set<string>();
@@ -97,11 +105,17 @@ export function forwardResponseHeaders(incoming: Headers, rewriteLocation: (valu
   incoming.forEach((value, name) => {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || DROP_RESPONSE.has(lower) || listed.has(lower)) return;
-    if (lower.startsWith("access-control-") || lower === "content-encoding") return;
+    if (lower.startsWith("access-control-")) return;
     out.append(name, lower === "location" ? rewriteLocation(value) : value);
   });
   // Set-Cookie is not joined by forEach in every runtime; make sure none survives.
   out.delete("set-cookie");
+  // fetch decodes a compressed body (we ask for identity, but an engine may compress anyway):
+  // the encoding and the length on the wire no longer describe what we send.
+  if (out.has("content-encoding")) {
+    out.delete("content-encoding");
+    out.delete("content-length");
+  }
   return out;
 }
 
@@ -295,12 +309,20 @@ export class Gateway {
       return `${req.mount}${path}${parsed.search}`;
     };
     const responseHeaders = forwardResponseHeaders(upstream.headers, rewriteLocation);
-    const noBody = method === "HEAD" || upstream.status === 204 || upstream.status === 304;
-    if (noBody) await upstream.body?.cancel().catch(() => {});
-    return new Response(noBody ? null : upstream.body, {
-      status: upstream.status,
-      statusText: upstream.statusText,
-      headers: responseHeaders,
-    });
+    const init = { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders };
+    if (method === "HEAD" || upstream.status === 204 || upstream.status === 304) {
+      await upstream.body?.cancel().catch(() => {});
+      return new Response(null, init);
+    }
+    const length = Number(responseHeaders.get("content-length") ?? Number.NaN);
+    const eventStream = /^text\/event-stream/i.test(responseHeaders.get("content-type") ?? "");
+    if (!eventStream && length <= SMALL_ANSWER_BYTES) {
+      try {
+        return new Response(await upstream.arrayBuffer(), init);
+      } catch {
+        throw new ApiError(502, "opencode_unreachable", "The engine's answer broke off", { baseUrl: target.baseUrl });
+      }
+    }
+    return new Response(upstream.body, init);
   }
 }

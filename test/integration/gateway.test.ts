@@ -64,7 +64,7 @@ class SseReader {
   constructor(res: Response) {
     this.reader = res.body!.getReader();
   }
-  async next(timeoutMs = 15_000): Promise<any> {
+  async next(timeoutMs = 30_000): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const end = this.buffer.indexOf("\n\n");
@@ -90,7 +90,7 @@ class SseReader {
       this.buffer += this.decoder.decode(chunk.value, { stream: true });
     }
   }
-  async until(match: (event: any) => boolean, timeoutMs = 15_000) {
+  async until(match: (event: any) => boolean, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const event = await this.next(Math.max(1, deadline - Date.now()));
