@@ -1,11 +1,13 @@
 // npm run bench: each listing and the config read, against openwork-server and against a bare
 // node:http server that answers the same bytes from memory, in the same run, as a ratio.
-// Also: resident memory after the run, and the time to start and list 5,000 skills.
+// Also: resident memory after the run, the time to start and list 5,000 skills, and the OpenCode
+// gateway against a real engine (bench/gateway.ts; skip it with --no-gateway).
 //
 // Each route is loaded `--rounds` times on each server, alternating, and the best round of each
 // side is reported, so a burst of noise on this shared machine does not decide the ratio.
 // Options: --duration S (per route, server and round, default 5), --connections N (default 10),
-//          --skills N (default 500), --commands N (default 250), --startup-skills N (default 5000)
+//          --skills N (default 500), --commands N (default 250), --startup-skills N (default 5000),
+//          --no-gateway
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { workspaceId } from "../src/workspaces.js";
+import { benchGateway } from "./gateway.js";
 import { generateWorkspace } from "./workspace.js";
 
 const { values } = parseArgs({
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     commands: { type: "string", default: "250" },
     "startup-skills": { type: "string", default: "5000" },
     rounds: { type: "string", default: "2" },
+    "no-gateway": { type: "boolean", default: false },
   },
 });
 const duration = Number(values.duration);
@@ -139,6 +143,8 @@ async function main() {
       `start with ${count} skills: listening after ${listening.toFixed(0)} ms, first listing (${listed} skills) after ${firstList.toFixed(0)} ms`,
     );
     started.proc.kill();
+
+    if (!values["no-gateway"]) await benchGateway({ duration, connections, rounds, cli: CLI });
   } finally {
     for (const child of children) child.kill();
     await rm(dir, { recursive: true, force: true });

@@ -1,18 +1,20 @@
 // Builds the HTTP app from the services. Order matters: CORS (so preflights and errors carry
 // CORS headers), body cap, then the contract's operations (each with its own auth, scope and
-// validation; src/http/route.ts), and the host page's static files.
+// validation; src/http/route.ts), the OpenCode gateway, and the host page's static files.
 import { Hono } from "hono";
 import { bodyLimit } from "./http/body.js";
 import { cors } from "./http/cors.js";
 import type { AppEnv } from "./http/env.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { type Handlers, registerOperations } from "./http/route.js";
+import { agentHandlers } from "./routes/agents.js";
 import { approvalHandlers } from "./routes/approvals.js";
 import { auditHandlers } from "./routes/audit.js";
 import { commandHandlers } from "./routes/commands.js";
 import { configHandlers } from "./routes/config.js";
 import { engineHandlers } from "./routes/engine.js";
 import { eventHandlers } from "./routes/events.js";
+import { gatewayRoutes } from "./routes/gateway.js";
 import { hostHandlers } from "./routes/host.js";
 import { mcpHandlers } from "./routes/mcp.js";
 import { pluginHandlers } from "./routes/plugins.js";
@@ -62,6 +64,7 @@ export function createApp(s: Services, options: AppOptions = {}): App {
     ...mcpHandlers(s),
     ...skillHandlers(s),
     ...commandHandlers(s),
+    ...agentHandlers(s),
     ...transferHandlers(s),
     ...eventHandlers(s),
     ...engineHandlers(s),
@@ -79,6 +82,8 @@ export function createApp(s: Services, options: AppOptions = {}): App {
       return release;
     },
   });
+  // The OpenCode gateway: any method, any engine path, checked against the scope policy.
+  app.route("/", gatewayRoutes(s));
   // The host page is public; its data calls carry the host token.
   app.route("/", uiRoutes());
 

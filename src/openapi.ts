@@ -135,6 +135,55 @@ function operation(id: OperationId, route: RouteInfo, path: string, convert: Ret
   };
 }
 
+/** The methods the gateway forwards (each documented on its catch-all path). */
+export const GATEWAY_METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+/** The OpenCode gateway: a passthrough, documented once per method on each of its two paths. */
+function gatewayOperations(paths: Record<string, Record<string, unknown>>): void {
+  const mounts = [
+    { path: "/opencode/{path}", which: "the first workspace with an engine that the credential reaches", id: "opencodeGateway" },
+    { path: "/w/{id}/opencode/{path}", which: "this workspace's engine", id: "opencodeGatewayMounted" },
+  ];
+  const error = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+  for (const { path, which, id } of mounts) {
+    paths[path] = {};
+    for (const method of GATEWAY_METHODS) {
+      paths[path]![method] = {
+        operationId: `${id}_${method}`,
+        summary: `OpenCode gateway: forwarded to ${which}`,
+        description:
+          "Forwarded to the engine route `/{path}` (which may hold `/`) once the scope policy allows it: viewers read; collaborators " +
+          "also drive sessions and answer permission prompts and questions; only owners reach what changes the engine's config or " +
+          "the machine (see README, OpenCode gateway). Request and answer are the engine's own (its API description); answers stream " +
+          "(SSE on `/event` and `/global/event`). The caller's credentials never reach the engine.",
+        tags: ["gateway"],
+        security: [{ bearerAuth: [] }, { hostToken: [] }],
+        parameters: [
+          ...(path.startsWith("/w/")
+            ? [{ name: "id", in: "path", required: true, description: "A workspace id", schema: { type: "string" } }]
+            : []),
+          { name: "path", in: "path", required: true, description: "The engine path", schema: { type: "string" } },
+        ],
+        responses: {
+          "200": {
+            description: "The engine's answer, streamed",
+            content: { "application/json": { schema: {} }, "text/event-stream": { schema: { type: "string" } } },
+          },
+          "400": { description: "`opencode_not_configured`, `invalid_path` or `path_escape`", ...error },
+          "401": { description: ERROR_STATUSES[401], ...error },
+          "403": {
+            description: "`proxy_forbidden` (the approval-gated route to use is named), `insufficient_scope`, `workspace_forbidden`",
+            ...error,
+          },
+          "413": { description: ERROR_STATUSES[413], ...error },
+          "502": { description: "`opencode_unreachable`", ...error },
+          "504": { description: "`opencode_timeout`", ...error },
+        },
+      };
+    }
+  }
+}
+
 export function buildOpenApiDocument(version: string) {
   const components: Record<string, JsonSchema> = {};
   const convert = converter(components);
@@ -154,6 +203,7 @@ export function buildOpenApiDocument(version: string) {
     const path = toOpenApiPath(mountedPath(route));
     add(path, route.method, operation(id, route, path, convert, true));
   }
+  gatewayOperations(paths);
   return {
     openapi: "3.1.0",
     info: {
@@ -164,7 +214,10 @@ export function buildOpenApiDocument(version: string) {
         `\`${CLIENT_ID_HEADER}\` (optional, self-declared) names the client in audit entries. Bodies are JSON. ` +
         "Every `/workspace/{id}/...` route is also mounted at `/w/{id}/...` (tag `mounted`), so one base URL can be shared for one workspace.",
     },
-    tags: [{ name: "mounted", description: "The same operations, mounted under `/w/{id}` for one workspace" }],
+    tags: [
+      { name: "mounted", description: "The same operations, mounted under `/w/{id}` for one workspace" },
+      { name: "gateway", description: "The OpenCode engine's own API, forwarded under the scope policy" },
+    ],
     paths,
     components: {
       securitySchemes: {

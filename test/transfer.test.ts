@@ -64,7 +64,7 @@ describe("GET export", () => {
     const body = await json(res);
     assert.equal(body.workspaceId, h.wsId);
     assert.equal(typeof body.exportedAt, "number");
-    assert.deepEqual(withoutMeta(body), { opencode: {}, openwork: {}, skills: [], commands: [] });
+    assert.deepEqual(withoutMeta(body), { opencode: {}, openwork: {}, skills: [], commands: [], agents: [] });
   });
 
   test("exports config, openwork, the workspace's skills (whole files) and its commands", async () => {
@@ -435,6 +435,7 @@ describe("POST import/preview", () => {
       // beta exists only in .claude/skills: writing it to .opencode/skills adds it there.
       skills: { added: ["beta", "gamma"], changed: [], removed: [] },
       commands: { added: [], changed: ["plain"], removed: [] },
+      agents: { added: [], changed: [], removed: [] },
     });
     assert.deepEqual(await snapshot(h.root), before);
     assert.equal(h.services.events.since(h.wsId, since).length, 0);

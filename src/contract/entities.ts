@@ -193,10 +193,21 @@ export const tokenListItem = tokenInfo
   })
   .meta({ id: "TokenListItem" });
 
+export const agentItem = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    mode: z.string().optional(),
+    model: z.string().optional(),
+    source: z.enum(["file", "config"]),
+    path: z.string().optional().meta({ description: "Workspace-relative path of the file (file agents)" }),
+  })
+  .meta({ id: "Agent" });
+
 export const partChanges = z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) });
 
 export const importChanges = z
-  .object({ opencode: partChanges, openwork: partChanges, skills: partChanges, commands: partChanges })
+  .object({ opencode: partChanges, openwork: partChanges, skills: partChanges, commands: partChanges, agents: partChanges })
   .meta({ id: "ImportChanges" });
 
 export const exportedCommand = z.object({

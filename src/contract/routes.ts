@@ -242,6 +242,37 @@ export const ROUTES = {
     summary: "Delete a project command (approval-gated)",
     errors: [422],
   },
+  listAgents: {
+    method: "GET",
+    path: "/workspace/:id/agents",
+    scope: "viewer",
+    summary: "Agents: files in .opencode/agents and .opencode/agent, and the config's agent map",
+  },
+  getAgent: {
+    method: "GET",
+    path: "/workspace/:id/agents/:name{.+}",
+    scope: "viewer",
+    summary: "One agent: its file's text, or its config entry",
+    errors: [422],
+  },
+  upsertAgent: {
+    method: "POST",
+    path: "/workspace/:id/agents",
+    scope: "collaborator",
+    gated: true,
+    summary: "Add or update an agent file (approval-gated)",
+    description:
+      "`name` and either `content` (a whole agent file) or the fields and `prompt`. Checked as OpenCode 1.18 reads it: a field that would make the engine refuse the directory is a 400 naming the field.",
+    errors: [422],
+  },
+  deleteAgent: {
+    method: "DELETE",
+    path: "/workspace/:id/agents/:name{.+}",
+    scope: "collaborator",
+    gated: true,
+    summary: "Delete an agent's files (approval-gated)",
+    errors: [422],
+  },
   exportWorkspace: {
     method: "GET",
     path: "/workspace/:id/export",

@@ -7,6 +7,7 @@ import type { ErrorCode } from "../errors.js";
 import { MAX_GRANT_TTL_MS, WRITE_ACTIONS } from "./actions.js";
 import {
   actor,
+  agentItem,
   approvalRequest,
   auditEntry,
   commandItem,
@@ -108,6 +109,34 @@ export const commandUpsertBody = z.object({
   ...commandFields,
 });
 
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+/** An agent as fields (null: not set), or as a whole file in `content`. */
+export const agentUpsertBody = z
+  .object({
+    name: withCode(z.string().meta({ description: "The file name; up to three `/` for subfolders" }), "invalid_name"),
+    content: nullable(z.string()).meta({ description: "A whole agent file (frontmatter and prompt), instead of the fields" }),
+    description: nullableText,
+    prompt: nullableText,
+    mode: nullable(z.enum(["primary", "subagent", "all"])),
+    model: nullableText,
+    variant: nullableText,
+    temperature: nullable(z.number()),
+    top_p: nullable(z.number()),
+    steps: nullable(z.number()),
+    maxSteps: nullable(z.number()),
+    tools: nullable(z.record(z.string(), z.boolean())),
+    // Checked field by field as OpenCode reads it (the error names e.g. `permission.bash`).
+    permission: nullable(z.union([z.string(), jsonObject])).meta({
+      description: "`ask`, `allow` or `deny`, or `{ tool: action }` / `{ tool: { pattern: action } }`",
+    }),
+    options: nullable(jsonObject),
+    color: nullableText.meta({ description: "#rrggbb or primary, secondary, accent, success, warning, error, info" }),
+    disable: nullable(z.boolean()),
+    hidden: nullable(z.boolean()),
+  })
+  .meta({ description: "`name` and either `content` (a whole agent file) or the fields and `prompt`" });
+
 const importMode = z.enum(["merge", "replace"]);
 
 export const importBody = z
@@ -125,12 +154,14 @@ export const importBody = z
         }),
       )
       .optional(),
+    agents: z.array(agentUpsertBody).optional(),
     mode: z
       .object({
         opencode: importMode.optional(),
         openwork: importMode.optional(),
         skills: importMode.optional(),
         commands: importMode.optional(),
+        agents: importMode.optional(),
       })
       .strict()
       .optional()
@@ -330,6 +361,17 @@ export const SCHEMAS = {
   },
   upsertCommand: { params: workspaceParams, body: commandUpsertBody, response: z.object({ items: z.array(commandItem) }) },
   deleteCommand: { params: itemParams, response: z.object({ ok, name: z.string() }) },
+  listAgents: { params: workspaceParams, response: z.object({ items: z.array(agentItem) }) },
+  getAgent: {
+    params: itemParams,
+    response: z.object({
+      item: agentItem,
+      content: z.string().optional().meta({ description: "The file's text (file agents)" }),
+      config: z.unknown().optional().meta({ description: "The config entry (config agents)" }),
+    }),
+  },
+  upsertAgent: { params: workspaceParams, body: agentUpsertBody, response: z.object({ item: agentItem, items: z.array(agentItem) }) },
+  deleteAgent: { params: itemParams, response: z.object({ ok, name: z.string(), items: z.array(agentItem) }) },
   exportWorkspace: {
     params: workspaceParams,
     response: z.object({
@@ -339,6 +381,7 @@ export const SCHEMAS = {
       openwork: jsonObject,
       skills: z.array(z.object({ name: z.string(), description: z.string(), content: z.string() })),
       commands: z.array(exportedCommand),
+      agents: z.array(z.object({ name: z.string(), description: z.string(), content: z.string() })),
     }),
   },
   previewImport: { params: workspaceParams, body: importBody, response: importChanges, namesItems: true },

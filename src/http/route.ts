@@ -95,6 +95,9 @@ function bodyError(schema: z.ZodType, error: z.ZodError, body: unknown, namesIte
   const first = error.issues[0];
   const where = first && first.path.length > 0 ? ` at "${first.path.join(".")}"` : "";
   const details: Record<string, unknown> = { issues };
+  // The field, within its item when the body is made of parts holding lists (an import).
+  const fieldPath = namesItems && typeof first?.path[1] === "number" ? first.path.slice(2) : (first?.path ?? []);
+  if (fieldPath.length > 0) details.field = fieldPath.join(".");
   // An item of a list part (an import's skills[2]) is named, as the import's own checks name it.
   const [part, index] = namesItems ? (first?.path ?? []) : [];
   if (typeof part === "string") details.part = part;

@@ -1,4 +1,4 @@
-// Export and import of a workspace's setup (config, OpenWork config, skills, commands).
+// Export and import of a workspace's setup (config, OpenWork config, skills, commands, agents).
 // An import is validated whole before approval is asked; a preview answers what would change.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";

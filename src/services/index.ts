@@ -11,6 +11,7 @@ import { AuditLog } from "./audit.js";
 import { EngineClient, type EngineOptions } from "./engine.js";
 import { EngineProbe, type EngineProbeOptions } from "./engine-probe.js";
 import { ReloadEventLog } from "./events.js";
+import { Gateway, type GatewayOptions } from "./gateway.js";
 import { GrantStore } from "./grants.js";
 import { kindsForReason, ListingCache } from "./listing-cache.js";
 import { TokenStore } from "./tokens.js";
@@ -43,6 +44,8 @@ export interface Services {
   tokens: TokenStore;
   /** Resolves every credential to an actor with a scope. */
   auth: Authenticator;
+  /** The OpenCode gateway (`/opencode/*`, `/w/:id/opencode/*`). */
+  gateway: Gateway;
   /** The file watcher, when started (`watch` option). */
   watcher: WorkspaceWatcher | null;
   /** How often an idle event stream sends a heartbeat comment. */
@@ -59,6 +62,7 @@ export interface ServicesOptions {
   engineProbe?: EngineProbeOptions;
   approvalLimits?: ApprovalLimits;
   authLimit?: AuthLimiterOptions;
+  gateway?: GatewayOptions;
   /** Heartbeat interval of `GET /workspace/:id/events` streams (default 15 s). */
   eventsHeartbeatMs?: number;
 }
@@ -123,6 +127,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     engineProbe: new EngineProbe(settings.opencodeAuth, options.engineProbe),
     tokens,
     auth,
+    gateway: new Gateway(settings.opencodeAuth, options.gateway),
     watcher,
     eventsHeartbeatMs: options.eventsHeartbeatMs ?? 15_000,
     async close() {

@@ -1,9 +1,9 @@
-// Listings (skills, commands, plugins, MCP) and the config read, cached per workspace as the exact
+// Listings (skills, commands, agents, plugins, MCP) and the config read, cached per workspace as the exact
 // response bytes (serialised and UTF-8 encoded once), so a read of a workspace with thousands of
 // skills costs no disk I/O and no serialisation. Our own writes and the file watcher invalidate
 // entries; each entry also expires after `ttlMs` as a safety net for sources no watcher sees
 // (parent folders, global folders, `.opencode/openwork.json`).
-export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config";
+export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config" | "agents";
 
 export interface CachedResponse {
   body: Uint8Array<ArrayBuffer>;
@@ -58,7 +58,7 @@ export class ListingCache {
     return body;
   }
 
-  invalidate(workspaceId: string, kinds: readonly ListingKind[] = ["skills", "commands", "plugins", "mcp", "config"]): void {
+  invalidate(workspaceId: string, kinds: readonly ListingKind[] = ["skills", "commands", "plugins", "mcp", "config", "agents"]): void {
     for (const kind of kinds) {
       const gen = `${workspaceId}\0${kind}`;
       this.generations.set(gen, (this.generations.get(gen) ?? 0) + 1);
@@ -82,9 +82,11 @@ export function kindsForReason(reason: string): ListingKind[] {
       return ["plugins"];
     case "mcp":
       return ["mcp"];
+    case "agents":
+      return ["agents"];
     case "config":
-      // The config holds plugin specs, MCP servers, `command` entries and `tools.deny`.
-      return ["config", "plugins", "mcp", "commands", "skills"];
+      // The config holds plugin specs, MCP servers, `command` and `agent` entries and `tools.deny`.
+      return ["config", "plugins", "mcp", "commands", "skills", "agents"];
     default:
       return [];
   }

@@ -28,6 +28,11 @@ export interface ParseOptions {
   file: string;
   /** "file": 422 invalid_file (text read from disk); "request": 400 invalid_payload. */
   source?: "file" | "request";
+  /**
+   * Read the YAML as OpenCode's own frontmatter parser does (js-yaml): `<<` merge keys are merged
+   * and unquoted dates become Date values. For checking what the engine will see.
+   */
+  asEngine?: boolean;
 }
 
 interface Fences {
@@ -81,7 +86,12 @@ function parseYamlMapping(yaml: string, options: ParseOptions): FrontmatterData 
   const firstLine = FIRST_YAML_LINE;
   let doc: Document;
   try {
-    doc = parseDocument(yaml, { prettyErrors: true, uniqueKeys: true, strict: true });
+    doc = parseDocument(yaml, {
+      prettyErrors: true,
+      uniqueKeys: true,
+      strict: true,
+      ...(options.asEngine ? { merge: true, customTags: ["timestamp"] } : {}),
+    });
   } catch (error) {
     throw problem(options, `frontmatter could not be parsed (${(error as Error).message})`);
   }

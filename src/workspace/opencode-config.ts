@@ -2,6 +2,7 @@
 // `.opencode/openwork.json`. Reads parse JSONC; writes are top-level key edits that keep comments.
 import { createHash } from "node:crypto";
 import { ApiError, badRequest } from "../errors.js";
+import { agentMapProblems } from "./agent-schema.js";
 import { readTextIfExists, writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
@@ -93,6 +94,7 @@ export function engineConfigProblems(config: JsonObject): string[] {
     }
   }
   if ("tools" in config && !isObject(config.tools)) problems.push("tools must be an object");
+  if ("agent" in config) problems.push(...agentMapProblems(config.agent));
   return problems;
 }
 

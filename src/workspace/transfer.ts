@@ -1,5 +1,5 @@
 // Export and import of a workspace's OpenCode setup: the project config, OpenWork's own config,
-// the workspace's skills and its commands. An import is planned whole (every part and every item
+// the workspace's skills, its commands and its agents. An import is planned whole (every part and every item
 // validated, the resulting config checked loadable) before anything is written, so an invalid
 // item anywhere leaves every file as it was. Skills and commands are read, validated and written
 // by their own modules; this file only combines them. No HTTP here.
@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError, badRequest } from "../errors.js";
+import { type AgentPlan, agentChanges, listAgents, planAgentDelete, planAgentUpsert } from "./agents.js";
 import { folderRemoval, type PlannedChange } from "./change-set.js";
 import {
   COMMAND_DIRS,
@@ -31,7 +32,7 @@ import { isContained, isInside, resolveInside } from "./paths.js";
 import { listSkills, MANAGED_SKILLS_DIR, planSkillUpsert, readSkillFile, type SkillPlan, skillChange } from "./skills.js";
 
 export type ImportMode = "merge" | "replace";
-export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands"] as const;
+export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands", "agents"] as const;
 export type ImportPart = (typeof IMPORT_PARTS)[number];
 
 export interface ExportedSkill {
@@ -49,6 +50,13 @@ export interface ExportedCommand {
   subtask?: boolean;
 }
 
+export interface ExportedAgent {
+  name: string;
+  description: string;
+  /** The whole agent file. */
+  content: string;
+}
+
 export interface WorkspaceExport {
   workspaceId: string;
   exportedAt: number;
@@ -56,6 +64,7 @@ export interface WorkspaceExport {
   openwork: JsonObject;
   skills: ExportedSkill[];
   commands: ExportedCommand[];
+  agents: ExportedAgent[];
 }
 
 export interface ImportInput {
@@ -63,6 +72,7 @@ export interface ImportInput {
   openwork?: JsonObject;
   skills?: Array<{ name?: unknown; content?: unknown; description?: unknown }>;
   commands?: Array<Record<string, unknown>>;
+  agents?: Array<Record<string, unknown>>;
   mode?: Partial<Record<ImportPart, ImportMode>>;
 }
 
@@ -118,16 +128,30 @@ function exportedCommand(item: CommandItem): ExportedCommand {
   };
 }
 
+/** Agent files inside the workspace (after symlinks), as whole files; config agents travel in `opencode`. */
+async function workspaceAgents(root: string): Promise<ExportedAgent[]> {
+  const out: ExportedAgent[] = [];
+  for (const item of await listAgents(root)) {
+    if (item.source !== "file" || item.path === undefined) continue;
+    const file = join(root, item.path);
+    if (!isContained(root, file)) continue;
+    const content = await readFileIfExists(file);
+    if (content !== null) out.push({ name: item.name, description: item.description, content });
+  }
+  return out;
+}
+
 /**
- * The workspace's config, OpenWork config, skills (those inside the workspace) and commands (those
- * an import can write back: nested `sub/x` commands are left out), sorted by name.
+ * The workspace's config, OpenWork config, skills (those inside the workspace), commands (those
+ * an import can write back: nested `sub/x` commands are left out) and agent files, sorted by name.
  */
 export async function exportWorkspace(root: string, workspaceId: string): Promise<WorkspaceExport> {
-  const [project, openwork, skills, commands] = await Promise.all([
+  const [project, openwork, skills, commands, agents] = await Promise.all([
     readProjectConfig(root),
     readOpenworkConfig(root),
     workspaceSkills(root),
     listCommands(root, "workspace"),
+    workspaceAgents(root),
   ]);
   const exportedSkills = await Promise.all(
     skills.map(async (item) => ({ name: item.name, description: item.description, content: await readSkillFile(item) })),
@@ -139,6 +163,7 @@ export async function exportWorkspace(root: string, workspaceId: string): Promis
     openwork: openwork.value,
     skills: exportedSkills,
     commands: commands.filter((c) => importableCommandName(c.name) && commandInsideWorkspace(root, c.name)).map(exportedCommand),
+    agents,
   };
 }
 
@@ -184,7 +209,7 @@ export interface ImportPlan {
   /**
    * Every file the import writes or removes, in order: config files, removed skill folders,
    * skill files, removed command files (a replace's, and the `.opencode/command/` twins of
-   * rewritten ones), command files.
+   * rewritten ones), command files, removed agent files, agent files (their twins first).
    */
   planned: PlannedChange[];
   /** Workspace-relative paths the import touches, for the approver. */
@@ -201,7 +226,7 @@ export interface ImportPlan {
 export async function planImport(root: string, input: ImportInput): Promise<ImportPlan> {
   const present = IMPORT_PARTS.filter((p) => input[p] !== undefined);
   if (present.length === 0) {
-    throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands");
+    throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands, agents");
   }
   const mode = (part: ImportPart): ImportMode => input.mode?.[part] ?? "merge";
   const changes: ImportChanges = {
@@ -209,12 +234,15 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     openwork: emptyChanges(),
     skills: emptyChanges(),
     commands: emptyChanges(),
+    agents: emptyChanges(),
   };
   const plan: ImportPlan = { root, changes, planned: [], paths: [], reasons: [], summary: "" };
   const skillWrites: SkillPlan[] = [];
   const skillRemovals: PlannedChange[] = [];
   const commandWrites: CommandPlan[] = [];
   const commandRemovals: PlannedChange[] = [];
+  const agentWrites: AgentPlan[] = [];
+  const agentRemovals: PlannedChange[] = [];
 
   if (input.opencode !== undefined) {
     const current = await readProjectConfig(root);
@@ -326,13 +354,53 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
     if (isChanged(changes.commands)) plan.reasons.push("commands");
   }
 
+  if (input.agents !== undefined) {
+    const existing = new Map((await listAgents(root)).filter((a) => a.source === "file").map((a) => [a.name, a]));
+    const seen = new Set<string>();
+    for (const [index, item] of input.agents.entries()) {
+      let planned: AgentPlan;
+      try {
+        planned = await planAgentUpsert(root, item);
+      } catch (error) {
+        inItem(error, "agents", index, item.name);
+      }
+      if (seen.has(planned.name)) {
+        inItem(badRequest("invalid_payload", "the same agent name appears twice"), "agents", index, planned.name);
+      }
+      seen.add(planned.name);
+      const onDisk = planned.before;
+      if (!existing.has(planned.name) && onDisk === null) changes.agents.added.push(planned.name);
+      else if (onDisk !== planned.text || planned.twins.length > 0) changes.agents.changed.push(planned.name);
+      else continue;
+      agentWrites.push(planned);
+      plan.paths.push(...planned.twins.map((t) => t.path), planned.relativePath);
+    }
+    if (mode("agents") === "replace") {
+      for (const name of existing.keys()) {
+        if (seen.has(name)) continue;
+        const removal = await planAgentDelete(root, name);
+        agentRemovals.push(...removal.changes);
+        changes.agents.removed.push(name);
+        plan.paths.push(...removal.changes.map((c) => c.path));
+      }
+    }
+    if (isChanged(changes.agents)) plan.reasons.push("agents");
+  }
+
   for (const part of IMPORT_PARTS) {
     const c = changes[part];
     c.added.sort(byName);
     c.changed.sort(byName);
     c.removed.sort(byName);
   }
-  plan.planned.push(...skillRemovals, ...skillWrites.map(skillChange), ...commandRemovals, ...commandWrites.map(commandChange));
+  plan.planned.push(
+    ...skillRemovals,
+    ...skillWrites.map(skillChange),
+    ...commandRemovals,
+    ...commandWrites.map(commandChange),
+    ...agentRemovals,
+    ...agentWrites.flatMap(agentChanges),
+  );
   plan.reasons = [...new Set(plan.reasons)];
   plan.paths = [...new Set(plan.paths)];
   plan.summary = `Import ${

@@ -22,11 +22,11 @@ const KINDS: Array<{ kind: Kind; scope: "viewer" | "collaborator" | "owner" }> =
 ];
 
 /** Names the seeded fixture holds, so a delete that slipped through would change a file. */
-const SEEDED = { skill: "seeded-skill", command: "seeded-command", plugin: "seeded-plugin", mcp: "seeded-mcp" };
+const SEEDED = { skill: "seeded-skill", command: "seeded-command", plugin: "seeded-plugin", mcp: "seeded-mcp", agent: "seeded-agent" };
 
 interface Sample {
   params?: Record<string, string>;
-  body?: (n: number) => unknown;
+  body?: (n: number, workspaceId: string) => unknown;
   /** The status an allowed caller gets (default: any 2xx). */
   status?: number;
 }
@@ -56,6 +56,11 @@ const SAMPLES: Partial<Record<OperationId, Sample>> = {
   importWorkspace: { body: (n) => ({ opencode: { imported: n } }) },
   // No engine is configured: the handler itself answers that.
   reloadEngine: { status: 400 },
+  getAgent: { params: { name: SEEDED.agent } },
+  upsertAgent: { body: (n) => ({ name: `agent-${n}`, description: `Agent ${n}`, prompt: `Do ${n}` }) },
+  deleteAgent: { params: { name: SEEDED.agent } },
+  createGrant: { body: (_n, workspaceId) => ({ tokenId: "legacy", workspaceId, actions: ["skills.upsert"], ttlMs: 60_000 }), status: 201 },
+  deleteGrant: { params: { id: "grt_unknown" }, status: 404 },
 };
 
 /** What each operation is, for the test names: read, write, approvals, tokens, host. */
@@ -85,6 +90,8 @@ describe("every route against every kind of credential", () => {
     );
     await mkdir(join(h.root, ".opencode/commands"), { recursive: true });
     await writeFile(join(h.root, ".opencode/commands", `${SEEDED.command}.md`), "---\ndescription: seeded\n---\nDo it\n");
+    await mkdir(join(h.root, ".opencode/agents"), { recursive: true });
+    await writeFile(join(h.root, ".opencode/agents", `${SEEDED.agent}.md`), "---\ndescription: A seeded agent\n---\nHelp.\n");
   }
 
   before(async () => {
@@ -126,7 +133,7 @@ describe("every route against every kind of credential", () => {
             if (param === "id" && (template.startsWith("/workspace/") || template.startsWith("/w/"))) return h.wsId;
             return encodeURIComponent(sample.params?.[param] ?? "x");
           });
-          const body = route.method === "GET" || route.method === "DELETE" ? undefined : (sample.body?.(n) ?? {});
+          const body = route.method === "GET" || route.method === "DELETE" ? undefined : (sample.body?.(n, h.wsId) ?? {});
           const before = await state();
           const res = await send(h, route.method, path, { headers: credentials(kind, tokens), body });
           const out = await json(res);
