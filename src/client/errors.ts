@@ -47,7 +47,9 @@ export async function errorFromResponse(response: Response): Promise<OpenworkErr
   } catch {}
   if (isObject(body) && typeof body.code === "string" && typeof body.message === "string") {
     const details = isObject(body.details) ? body.details : undefined;
-    return new OpenworkError(response.status, body.code as ErrorCode, body.message, details, retryAfter);
+    // The body says it too (a browser may not be allowed to read the header of another origin).
+    const fromBody = typeof details?.retryAfterSeconds === "number" ? details.retryAfterSeconds : undefined;
+    return new OpenworkError(response.status, body.code as ErrorCode, body.message, details, retryAfter ?? fromBody);
   }
   const reason = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
   return new OpenworkError(

@@ -223,6 +223,8 @@ export async function* readStream(source: StreamSource, options: StreamOptions =
             if (stopped.signal.aborted) return;
             break; // a dropped (or idle) connection: reconnect below
           }
+          // Once aborted, nothing more is delivered (a body may still hold what arrived before).
+          if (stopped.signal.aborted) return;
           if (chunk.done) break;
           touch();
           if (!received) {

@@ -7,7 +7,8 @@ import type { AppEnv } from "./env.js";
 
 export const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", HOST_TOKEN_HEADER, CLIENT_ID_HEADER, "If-Match", "Last-Event-ID"];
 export const CORS_ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
-const EXPOSE_HEADERS = "ETag";
+// Readable by a page of another origin: the config's version and how long a 429 should wait.
+const EXPOSE_HEADERS = "ETag, Retry-After";
 const MAX_AGE_SECONDS = "600";
 
 export function cors(origins: "*" | string[]): MiddlewareHandler<AppEnv> {

@@ -176,6 +176,14 @@ describe("errors", () => {
     assert.equal(error.status, 429);
     assert.equal(error.code, "rate_limited");
     assert.equal(error.retryAfter, 7);
+    // Without a readable header (a browser, another origin), from the body's details.
+    const fromBody = await rejection(
+      createClient({
+        baseUrl: "http://h",
+        fetch: () => jsonResponse({ code: "rate_limited", message: "slow down", details: { retryAfterSeconds: 3 } }, 429),
+      }).whoami(),
+    );
+    assert.equal(fromBody.retryAfter, 3);
     const now = Date.parse("2030-01-01T00:00:00Z");
     assert.equal(parseRetryAfter("Tue, 01 Jan 2030 00:00:30 GMT", now), 30);
     assert.equal(parseRetryAfter("Tue, 01 Jan 2029 00:00:30 GMT", now), 0);

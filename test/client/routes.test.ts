@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { createClient, OpenworkError } from "../../src/client/index.js";
-import { createHarness, type Harness, TOKEN } from "../helpers/harness.js";
+import { createHarness, type Harness, HOST_TOKEN, TOKEN } from "../helpers/harness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -218,6 +218,49 @@ describe("through the client", () => {
     assert.equal(cursor, 2);
     const error = await failure(h.client.reloadEngine({ id: h.wsId, query: { force: true } }));
     assert.deepEqual([error.status, error.code], [400, "opencode_not_configured"]);
+  });
+
+  test("from a page of another origin: every header the client sends passes the preflight; ETag and Retry-After are readable", async () => {
+    const sent = new Set<string>();
+    const recording = createClient({
+      baseUrl: "http://localhost",
+      token: TOKEN,
+      hostToken: HOST_TOKEN,
+      clientId: "page",
+      fetch: (url, init) => {
+        for (const name of new Headers(init.headers).keys()) sent.add(name);
+        return h.app.request(url, init);
+      },
+    });
+    await recording.patchConfig({ id: h.wsId, body: { openwork: { a: 1 } } });
+    const controller = new AbortController();
+    const events = recording.streamEvents({ id: h.wsId, since: 0, signal: controller.signal, onOpen: () => controller.abort() });
+    assert.deepEqual(await events.next(), { done: true, value: undefined });
+    // The two a caller or a reconnection adds (test/client/client.test.ts shows them sent).
+    for (const name of ["if-match", "last-event-id"]) sent.add(name);
+    assert.deepEqual([...sent].sort(), [
+      "accept",
+      "authorization",
+      "content-type",
+      "if-match",
+      "last-event-id",
+      "x-openwork-client-id",
+      "x-openwork-host-token",
+    ]);
+    const preflight = await h.app.request(h.ws("/config"), {
+      method: "OPTIONS",
+      headers: {
+        Origin: "https://app.example",
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": [...sent].join(", "),
+      },
+    });
+    const allowed = (preflight.headers.get("Access-Control-Allow-Headers") ?? "").toLowerCase().split(/,\s*/);
+    // Accept (with these values) is safelisted: a browser does not ask for it.
+    for (const name of [...sent].filter((n) => n !== "accept")) assert.ok(allowed.includes(name), `${name} is allowed (${allowed})`);
+    const res = await h.app.request("/health", { headers: { Origin: "https://app.example" } });
+    const exposed = (res.headers.get("Access-Control-Expose-Headers") ?? "").toLowerCase().split(/,\s*/);
+    assert.ok(exposed.includes("etag") && exposed.includes("retry-after"), `exposed: ${exposed}`);
   });
 
   test("the /w/:id mount: workspace(id) and a shared one-workspace URL reach the same workspace", async () => {
