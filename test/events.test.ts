@@ -77,23 +77,19 @@ const stream = (h: Harness, suffix = "", headers: Record<string, string> = {}, s
   );
 
 describe("GET /workspace/:id/events (JSON)", () => {
-  test("items after `since`, oldest first, with the server-wide cursor", async (t) => {
+  test("items after `since`, oldest first, with the server-wide cursor (through the client)", async (t) => {
     const h = await createHarness();
     t.after(() => h.close());
-    let res = await h.call("GET", h.ws("/events"));
-    assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { items: [], cursor: 0 });
+    const ow = h.client;
+    assert.deepEqual(await ow.listEvents({ id: h.wsId }), { items: [], cursor: 0 });
 
-    res = await h.call("PATCH", h.ws("/config"), { opencode: { share: "disabled" } });
-    assert.equal(res.status, 200);
-    res = await h.call("POST", h.ws("/commands"), { name: "hi", template: "Say hi" });
-    assert.equal(res.status, 200);
+    await ow.patchConfig({ id: h.wsId, body: { opencode: { share: "disabled" } } });
+    await ow.upsertCommand({ id: h.wsId, body: { name: "hi", template: "Say hi" } });
     // Another workspace's event moves the server-wide seq but is not listed here.
     h.services.events.record("ws_other000000", "skills");
-    res = await h.call("POST", h.ws("/skills"), { name: "demo", content: "Demo body\n", description: "Demo" });
-    assert.equal(res.status, 200);
+    await ow.upsertSkill({ id: h.wsId, body: { name: "demo", content: "Demo body\n", description: "Demo" } });
 
-    const all = await json<{ items: ReloadEvent[]; cursor: number }>(await h.call("GET", h.ws("/events")));
+    const all = await ow.listEvents({ id: h.wsId });
     assert.deepEqual(
       all.items.map((e) => [e.seq, e.reason, e.trigger?.source, e.trigger?.action]),
       [
@@ -110,14 +106,13 @@ describe("GET /workspace/:id/events (JSON)", () => {
       assert.deepEqual(e.trigger?.actor, { type: "legacy", scope: "collaborator" }, "the event names who wrote");
     }
 
-    const later = await json(await h.call("GET", h.ws("/events?since=2")));
+    const later = await ow.listEvents({ id: h.wsId, query: { since: 2 } });
     assert.deepEqual(
-      later.items.map((e: ReloadEvent) => e.seq),
+      later.items.map((e) => e.seq),
       [4],
     );
     assert.equal(later.cursor, 4);
-    const none = await json(await h.call("GET", h.ws("/events?since=4")));
-    assert.deepEqual(none, { items: [], cursor: 4 });
+    assert.deepEqual(await ow.listEvents({ id: h.wsId, query: { since: 4 } }), { items: [], cursor: 4 });
   });
 
   test("a refused write records no event", async (t) => {

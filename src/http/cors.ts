@@ -7,7 +7,7 @@ import type { AppEnv } from "./env.js";
 
 export const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", HOST_TOKEN_HEADER, CLIENT_ID_HEADER, "If-Match", "Last-Event-ID"];
 export const CORS_ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
-// Retry-After: a web client told to slow down (429) must be able to read when to retry.
+// Readable by a page of another origin: the config's version and how long a 429 should wait.
 const EXPOSE_HEADERS = "ETag, Retry-After";
 const MAX_AGE_SECONDS = "600";
 

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { createApp } from "../../src/app.js";
+import { createClient, type OpenworkClient } from "../../src/client/index.js";
 import type { ServerSettings } from "../../src/config.js";
 import { createServices, type Services, type ServicesOptions } from "../../src/services/index.js";
 import { workspaceId } from "../../src/workspaces.js";
@@ -26,6 +27,10 @@ export interface Harness {
   host(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** `/workspace/<id>` + suffix. */
   ws(suffix: string): string;
+  /** The published client over `app.request`, with the client token (a collaborator). */
+  client: OpenworkClient;
+  /** The published client over `app.request`, with only the host token (owner). */
+  hostClient: OpenworkClient;
   close(): Promise<void>;
 }
 
@@ -68,6 +73,7 @@ export async function createHarness(
       return Promise.resolve(app.request(path, init));
     };
   const wsId = workspaceId(settings.workspaces[0]!.path);
+  const fetch = (url: string, init: RequestInit) => app.request(url, init);
   return {
     app,
     services,
@@ -76,6 +82,8 @@ export async function createHarness(
     call: send({ Authorization: `Bearer ${TOKEN}` }),
     host: send({ "X-OpenWork-Host-Token": HOST_TOKEN }),
     ws: (suffix: string) => `/workspace/${wsId}${suffix}`,
+    client: createClient({ baseUrl: "http://localhost", token: TOKEN, fetch }),
+    hostClient: createClient({ baseUrl: "http://localhost", hostToken: HOST_TOKEN, fetch }),
     async close() {
       await services.close();
       if (!options.root) await rm(root, { recursive: true, force: true });
