@@ -18,6 +18,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "invalid_file"
+  | "symlink_in_path"
   | "unprocessable"
   | "opencode_not_configured"
   | "opencode_unreachable"

@@ -4,13 +4,15 @@
 // `.opencode/commands/<name>.md`. OpenCode 1.18 refuses the whole directory for a `null` value or a
 // non-boolean `subtask`, and a `name:` key renames the command, so a written file never has any.
 // No HTTP here; list functions are pure reads so a cache can wrap them.
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { removeRecursive, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, removeRecursive, writeFileAtomic } from "./atomic-file.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside, validateName } from "./paths.js";
+import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
+import { FILE_LIMITS } from "./safe-fs.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -67,7 +69,10 @@ export interface CommandPlan {
 }
 
 export interface ListCommandsOptions {
-  /** Told about every command file that was skipped because its frontmatter does not parse. */
+  /**
+   * Told about every command file (or folder) that was skipped, and why: frontmatter that does
+   * not parse, outside the workspace through a symlink, not a regular file, hard-linked, too large.
+   */
   onSkip?: (file: string, reason: string) => void;
 }
 
@@ -121,15 +126,24 @@ function itemFrom(name: string, data: FrontmatterData, body: string, scope: Comm
   };
 }
 
-/** Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. */
-async function collectMarkdown(dir: string, prefix = "", depth = 0): Promise<Array<[string, string]>> {
+/**
+ * Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. The folder
+ * itself is read only when it lies inside `root` (a symlinked `.opencode/commands` may lead anywhere).
+ */
+async function collectMarkdown(
+  dir: string,
+  root: string,
+  onSkip?: ListCommandsOptions["onSkip"],
+  prefix = "",
+  depth = 0,
+): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
-  const entries = await readDirIfExists(dir);
+  const entries = depth === 0 ? await readListedDir(dir, root, onSkip, scopeRootLabel(root)) : await readDirIfExists(dir);
   const nested: Array<Promise<Array<[string, string]>>> = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, `${prefix}${entry.name}/`, depth + 1));
+      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, root, onSkip, `${prefix}${entry.name}/`, depth + 1));
     } else if ((entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(".md") && entry.name.length > 3) {
       out.push([`${prefix}${entry.name.slice(0, -3)}`, full]);
     }
@@ -144,13 +158,21 @@ export function commandDirs(root: string, scope: CommandScope): string[] {
   return COMMAND_DIRS.map((d) => join(base, d));
 }
 
+/** The folder a scope's command files must stay inside: the workspace, or the global folder. */
+function scopeRoot(root: string, scope: CommandScope): string {
+  return scope === "global" ? globalOpencodeDir() : root;
+}
+
+const scopeRootLabel = (root: string) => (root === globalOpencodeDir() ? root : "the workspace");
+
 /**
  * The commands of a scope: the workspace's `.opencode/commands/` and `.opencode/command/`, or
  * the global `~/.config/opencode/commands/` and `command/`. First found wins, sorted by name.
  * A file whose frontmatter does not parse is skipped (and reported to `onSkip`), never fatal.
  */
 export async function listCommands(root: string, scope: CommandScope, options: ListCommandsOptions = {}): Promise<CommandItem[]> {
-  const found = await Promise.all(commandDirs(root, scope).map((dir) => collectMarkdown(dir)));
+  const fileRoot = scopeRoot(root, scope);
+  const found = await Promise.all(commandDirs(root, scope).map((dir) => collectMarkdown(dir, fileRoot, options.onSkip)));
   const files: Array<[string, string]> = [];
   const seen = new Set<string>();
   for (const list of found) {
@@ -162,7 +184,12 @@ export async function listCommands(root: string, scope: CommandScope, options: L
   }
   const items = await mapLimit(files, READ_CONCURRENCY, async ([name, file]): Promise<CommandItem | null> => {
     try {
-      const text = await readFileIfExists(file);
+      const text = await readFileIfExists(file, {
+        root: fileRoot,
+        rootLabel: scopeRootLabel(fileRoot),
+        label: file,
+        maxBytes: FILE_LIMITS.command,
+      });
       if (text === null) return null;
       const { data, body } = parseFrontmatter(text, { file });
       return itemFrom(name, data, body, scope);
@@ -195,7 +222,7 @@ function optionalBoolean(value: unknown, field: string): boolean | null | undefi
  */
 export function planCommandUpsert(root: string, input: CommandUpsertInput): CommandPlan {
   const name = validateCommandName(input.name);
-  const file = resolveInside(root, MANAGED_COMMANDS_DIR, `${name}.md`);
+  const file = resolveWriteTarget(root, MANAGED_COMMANDS_DIR, `${name}.md`);
   let fromContent: FrontmatterData = {};
   let template = optionalText(input.template, "template");
   if ((template === undefined || template === null) && input.content !== undefined && input.content !== null) {
@@ -220,7 +247,7 @@ export function planCommandUpsert(root: string, input: CommandUpsertInput): Comm
 
 /** Writes a planned command (atomically), re-checking containment right before the write. */
 export async function writeCommand(plan: CommandPlan): Promise<void> {
-  const file = resolveInside(plan.root, MANAGED_COMMANDS_DIR, `${plan.name}.md`);
+  const file = resolveWriteTarget(plan.root, MANAGED_COMMANDS_DIR, `${plan.name}.md`);
   await writeFileAtomic(file, plan.text);
 }
 
@@ -237,10 +264,15 @@ export interface CommandDeletePlan {
  */
 export async function planCommandDelete(root: string, name: unknown): Promise<CommandDeletePlan> {
   const valid = validateCommandName(name);
-  const candidates = COMMAND_DIRS.map((d) => resolveInside(root, ".opencode", d, `${valid}.md`));
+  const candidates = COMMAND_DIRS.map((d) => resolveWriteTarget(root, ".opencode", d, `${valid}.md`));
   const files: string[] = [];
   for (const file of candidates) {
-    if ((await readFileIfExists(file)) !== null) files.push(file);
+    // No symlink on the way (resolveWriteTarget), so lstat sees the file itself; a folder is no command.
+    try {
+      if (!(await lstat(file)).isDirectory()) files.push(file);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
   if (files.length === 0) throw notFound(`Command "${valid}" not found`, { name: valid });
   return { name: valid, files, relativePaths: files.map((f) => displayPath(root, f)) };

@@ -2,10 +2,11 @@
 // `.opencode/openwork.json`. Reads parse JSONC; writes are top-level key edits that keep comments.
 import { createHash } from "node:crypto";
 import { ApiError, badRequest } from "../errors.js";
-import { readTextIfExists, writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
 import { resolveInside } from "./paths.js";
+import { FILE_LIMITS, readRegularFile } from "./safe-fs.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -18,13 +19,25 @@ export interface ConfigFile {
   value: JsonObject;
 }
 
-/** A config file's text, or null when it does not exist; 422 invalid_file when it is a folder. */
-async function readConfigText(absolute: string, file: string): Promise<string | null> {
-  try {
-    return await readTextIfExists(absolute);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "EISDIR") throw error;
-    throw new ApiError(422, "invalid_file", `${file} is a folder, not a file`, { file });
+/**
+ * A config file's text, or null when it does not exist; 422 invalid_file when it is a folder, a
+ * FIFO or other special file, hard-linked, or over FILE_LIMITS.config (see safe-fs).
+ */
+async function readConfigText(root: string, absolute: string, file: string): Promise<string | null> {
+  return readRegularFile(absolute, { root, label: file, maxBytes: FILE_LIMITS.config });
+}
+
+/** Most top-level keys one edit (a PATCH part, an import part) may set or remove. */
+export const MAX_EDIT_KEYS = 1000;
+
+/** 400 invalid_payload when a config part of a request names more than MAX_EDIT_KEYS keys. */
+export function assertEditKeyCount(part: JsonObject | undefined, name: string): void {
+  if (part === undefined) return;
+  let count = 0;
+  for (const _ in part) {
+    if (++count > MAX_EDIT_KEYS) {
+      throw badRequest("invalid_payload", `${name} has more than ${MAX_EDIT_KEYS} top-level keys`, { part: name, maxKeys: MAX_EDIT_KEYS });
+    }
   }
 }
 
@@ -36,7 +49,7 @@ async function readConfigText(absolute: string, file: string): Promise<string | 
 export async function readProjectConfig(root: string): Promise<ConfigFile> {
   for (const file of PROJECT_CONFIG_FILES) {
     const absolute = resolveInside(root, file);
-    const text = await readConfigText(absolute, file);
+    const text = await readConfigText(root, absolute, file);
     if (text !== null) return { file, absolute, text, value: parseJsoncObject(text, file) };
   }
   const file = "opencode.json";
@@ -45,7 +58,7 @@ export async function readProjectConfig(root: string): Promise<ConfigFile> {
 
 export async function readOpenworkConfig(root: string): Promise<ConfigFile> {
   const absolute = resolveInside(root, OPENWORK_CONFIG);
-  const text = await readConfigText(absolute, OPENWORK_CONFIG);
+  const text = await readConfigText(root, absolute, OPENWORK_CONFIG);
   return { file: OPENWORK_CONFIG, absolute, text, value: text === null ? {} : parseJsoncObject(text, OPENWORK_CONFIG) };
 }
 
@@ -132,6 +145,13 @@ export interface ConfigEdit {
  */
 export function planKeyEdit(current: ConfigFile, changes: JsonObject): ConfigEdit {
   const text = setTopLevelKeys(current.text ?? "{}\n", changes);
+  // Never write a file the server would then refuse to read.
+  if (Buffer.byteLength(text) > FILE_LIMITS.config && text !== current.text) {
+    throw new ApiError(413, "payload_too_large", `${current.file} would be larger than ${FILE_LIMITS.config} bytes`, {
+      file: current.file,
+      maxBytes: FILE_LIMITS.config,
+    });
+  }
   return { text, value: parseJsoncObject(text, current.file) };
 }
 

@@ -8,9 +8,10 @@ import { dirname, join, resolve } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import { isNotFound, pathExists, removeRecursive, writeFileAtomic } from "./atomic-file.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
-import { displayPath, resolveInside, validateName } from "./paths.js";
+import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
+import { FILE_LIMITS } from "./safe-fs.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -33,7 +34,11 @@ export interface SkillItem {
 
 export interface ListSkillsOptions {
   includeGlobal?: boolean;
-  /** Told about every SKILL.md that was skipped (bad frontmatter, wrong name, no description). */
+  /**
+   * Told about every SKILL.md (or skill folder) that was skipped, and why: bad frontmatter, wrong
+   * name, no description, outside its root through a symlink, not a regular file, hard-linked,
+   * too large.
+   */
   onSkip?: (file: string, reason: string) => void;
 }
 
@@ -80,8 +85,24 @@ function skillProblem(data: FrontmatterData, folder: string): string | null {
   return null;
 }
 
-function globalSkillDirs(): string[] {
-  return [join(globalOpencodeDir(), "skills"), join(globalClaudeDir(), "skills")];
+/**
+ * A folder skills are read from, and the root its files must stay inside after symlinks: the
+ * workspace, or the parent folder (up to the git root) it belongs to, or its global folder.
+ */
+interface SkillFolder {
+  dir: string;
+  scope: SkillScope;
+  root: string;
+  rootLabel: string;
+}
+
+function globalSkillFolders(): SkillFolder[] {
+  return [globalOpencodeDir(), globalClaudeDir()].map((root) => ({
+    dir: join(root, "skills"),
+    scope: "global" as const,
+    root,
+    rootLabel: root,
+  }));
 }
 
 /** The workspace and its parents up to and including the first one holding `.git` (else up to /). */
@@ -98,13 +119,14 @@ export async function projectAncestors(root: string): Promise<string[]> {
   return out;
 }
 
-async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
-  const entries = (await readDirIfExists(dir)).filter((e) => e.isDirectory() || e.isSymbolicLink());
+async function readSkillFolder(folder: SkillFolder, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
+  const { dir, scope, root, rootLabel } = folder;
+  const entries = (await readListedDir(dir, root, onSkip, rootLabel)).filter((e) => e.isDirectory() || e.isSymbolicLink());
   const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
     const file = join(dir, entry.name, SKILL_FILE);
     let text: string | null;
     try {
-      text = await readFileIfExists(file);
+      text = await readFileIfExists(file, { root, rootLabel, label: file, maxBytes: FILE_LIMITS.skill });
     } catch (error) {
       onSkip?.(file, `unreadable: ${(error as Error).message}`);
       return null;
@@ -132,18 +154,20 @@ async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkil
  * Sorted by name. Files that do not parse are skipped (and reported to `onSkip`), never fatal.
  */
 export async function listSkills(root: string, options: ListSkillsOptions = {}): Promise<SkillItem[]> {
-  const globals = globalSkillDirs();
-  const globalSet = new Set(globals.map((d) => resolve(d)));
-  const folders: Array<{ dir: string; scope: SkillScope }> = [];
+  const globals = globalSkillFolders();
+  const globalSet = new Set(globals.map((f) => resolve(f.dir)));
+  const folders: SkillFolder[] = [];
   for (const ancestor of await projectAncestors(root)) {
     for (const sub of PROJECT_SKILL_DIRS) {
       const dir = join(ancestor, sub);
       // A workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's.
-      if (!globalSet.has(resolve(dir))) folders.push({ dir, scope: "project" });
+      if (globalSet.has(resolve(dir))) continue;
+      const own = ancestor === resolve(root);
+      folders.push({ dir, scope: "project", root: ancestor, rootLabel: own ? "the workspace" : ancestor });
     }
   }
-  if (options.includeGlobal) for (const dir of globals) folders.push({ dir, scope: "global" });
-  const lists = await Promise.all(folders.map((f) => readSkillFolder(f.dir, f.scope, options.onSkip)));
+  if (options.includeGlobal) folders.push(...globals);
+  const lists = await Promise.all(folders.map((f) => readSkillFolder(f, options.onSkip)));
   const byName = new Map<string, SkillItem>();
   for (const list of lists) {
     for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
@@ -151,9 +175,11 @@ export async function listSkills(root: string, options: ListSkillsOptions = {}):
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function managedPaths(root: string, name: string) {
-  const dir = resolveInside(root, MANAGED_SKILLS_DIR, name);
-  const file = resolveInside(root, MANAGED_SKILLS_DIR, name, SKILL_FILE);
+/** `.opencode/skills/<name>/` and its SKILL.md; `forWrite` refuses any symlink on the way (resolveWriteTarget). */
+function managedPaths(root: string, name: string, forWrite = false) {
+  const resolvePath = forWrite ? resolveWriteTarget : resolveInside;
+  const dir = resolvePath(root, MANAGED_SKILLS_DIR, name);
+  const file = resolvePath(root, MANAGED_SKILLS_DIR, name, SKILL_FILE);
   return { dir, file, relativePath: displayPath(root, file) };
 }
 
@@ -165,7 +191,7 @@ function managedPaths(root: string, name: string) {
 export async function readProjectSkill(root: string, name: unknown): Promise<{ item: SkillItem; content: string }> {
   const valid = validateSkillName(name);
   const { file, relativePath } = managedPaths(root, valid);
-  const content = await readFileIfExists(file);
+  const content = await readFileIfExists(file, { root, label: relativePath, maxBytes: FILE_LIMITS.skill });
   if (content === null) throw notFound(`Skill "${valid}" not found`, { name: valid });
   const { data } = parseFrontmatter(content, { file: relativePath });
   const problem = skillProblem(data, valid);
@@ -173,9 +199,9 @@ export async function readProjectSkill(root: string, name: unknown): Promise<{ i
   return { item: { name: valid, path: file, description: (data.description as string).trim(), scope: "project" }, content };
 }
 
-/** The text of a skill found by `listSkills` (for export). */
-export async function readSkillFile(item: SkillItem): Promise<string> {
-  const content = await readFileIfExists(item.path);
+/** The text of a skill found by `listSkills` in the workspace `root` (for export). */
+export async function readSkillFile(item: SkillItem, root: string): Promise<string> {
+  const content = await readFileIfExists(item.path, { root, label: displayPath(root, item.path), maxBytes: FILE_LIMITS.skill });
   if (content === null) throw notFound(`Skill "${item.name}" not found`, { name: item.name });
   return content;
 }
@@ -220,7 +246,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
   if (input.content.includes("\0")) throw badRequest("invalid_payload", "content must not contain NUL bytes", { field: "content" });
   const content = input.content;
   const requested = optionalString(input.description, "description");
-  const { dir, file, relativePath } = managedPaths(root, name);
+  const { dir, file, relativePath } = managedPaths(root, name, true);
 
   const parsed = parseFrontmatter(content, { file: "content", source: "request" });
   const { data } = parsed;
@@ -308,7 +334,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
 
 /** Writes a planned skill (atomically), re-checking containment right before the write. */
 export async function writeSkill(plan: SkillPlan): Promise<SkillItem> {
-  const file = resolveInside(plan.root, MANAGED_SKILLS_DIR, plan.name, SKILL_FILE);
+  const file = resolveWriteTarget(plan.root, MANAGED_SKILLS_DIR, plan.name, SKILL_FILE);
   await writeFileAtomic(file, plan.text);
   return plan.item;
 }
@@ -323,10 +349,10 @@ export interface SkillDeletePlan {
 /** Validates a skill delete: 400 bad name / path escape, 404 when the project skill folder is absent. */
 export async function planSkillDelete(root: string, name: unknown): Promise<SkillDeletePlan> {
   const valid = validateSkillName(name);
-  const { dir } = managedPaths(root, valid);
+  const { dir } = managedPaths(root, valid, true);
   let isFolder = false;
   try {
-    isFolder = (await stat(dir)).isDirectory(); // a symlink to a folder counts (resolveInside kept it inside)
+    isFolder = (await stat(dir)).isDirectory(); // not a symlink: resolveWriteTarget refused those
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }

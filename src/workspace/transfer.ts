@@ -18,8 +18,9 @@ import {
   validateCommandName,
   writeCommand,
 } from "./commands.js";
-import { readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists } from "./fs-list.js";
 import {
+  assertEditKeyCount,
   type ConfigEdit,
   type ConfigFile,
   type JsonObject,
@@ -30,6 +31,7 @@ import {
   writeConfigText,
 } from "./opencode-config.js";
 import { isContained, isInside, resolveInside } from "./paths.js";
+import { FILE_LIMITS } from "./safe-fs.js";
 import {
   deleteProjectSkill,
   listSkills,
@@ -139,9 +141,11 @@ export async function exportWorkspace(root: string, workspaceId: string): Promis
     workspaceSkills(root),
     listCommands(root, "workspace"),
   ]);
-  const exportedSkills = await Promise.all(
-    skills.map(async (item) => ({ name: item.name, description: item.description, content: await readSkillFile(item) })),
-  );
+  const exportedSkills = await mapLimit(skills, READ_CONCURRENCY, async (item) => ({
+    name: item.name,
+    description: item.description,
+    content: await readSkillFile(item, root),
+  }));
   return {
     workspaceId,
     exportedAt: Date.now(),
@@ -214,6 +218,8 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
   if (present.length === 0) {
     throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands");
   }
+  assertEditKeyCount(input.opencode, "opencode");
+  assertEditKeyCount(input.openwork, "openwork");
   const mode = (part: ImportPart): ImportMode => input.mode?.[part] ?? "merge";
   const changes: ImportChanges = {
     opencode: emptyChanges(),
@@ -286,7 +292,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
         inItem(badRequest("invalid_payload", "the same skill name appears twice"), "skills", index, planned.name);
       }
       seen.add(planned.name);
-      const existing = planned.existed ? await readFileIfExists(planned.file) : null;
+      const existing = planned.existed ? await readFileIfExists(planned.file, { root, maxBytes: FILE_LIMITS.skill }) : null;
       if (existing === null) changes.skills.added.push(planned.name);
       else if (existing !== planned.text) changes.skills.changed.push(planned.name);
       else continue; // identical: nothing to write
@@ -319,8 +325,9 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
         inItem(badRequest("invalid_payload", "the same command name appears twice"), "commands", index, planned.name);
       }
       seen.add(planned.name);
-      const onDisk = await readFileIfExists(planned.file);
-      const twin = await readFileIfExists(resolveInside(root, ".opencode", "command", `${planned.name}.md`));
+      const onDisk = await readFileIfExists(planned.file, { root, maxBytes: FILE_LIMITS.command });
+      const twinFile = resolveInside(root, ".opencode", "command", `${planned.name}.md`);
+      const twin = await readFileIfExists(twinFile, { root, maxBytes: FILE_LIMITS.command });
       if (!existing.has(planned.name) && onDisk === null) changes.commands.added.push(planned.name);
       else if (onDisk !== planned.text || twin !== null) changes.commands.changed.push(planned.name);
       else continue;
@@ -333,6 +340,8 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
       plan.paths.push(planned.relativePath);
     }
     if (mode("commands") === "replace") {
+      // Both folders are replaced: refuse (path_escape) when one leads out of the workspace.
+      for (const dir of COMMAND_DIRS) resolveInside(root, ".opencode", dir);
       for (const name of existing.keys()) {
         if (seen.has(name) || !importableCommandName(name)) continue;
         plan.commandRemovals.push(name);

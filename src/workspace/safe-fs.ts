@@ -1,0 +1,200 @@
+// Reading files we serve without being tricked by what lies on disk. Every reader of workspace
+// files (config, skills, commands, plugins' global config, the audit tail, export) goes through
+// openRegularFile / readRegularFile, which:
+// - resolve the real path and refuse it when it lies outside the file's root (a symlink out):
+//   400 path_escape;
+// - open only regular files: the real path is lstat'ed, then opened with O_NOFOLLOW | O_NONBLOCK
+//   | O_NOCTTY and fstat'ed, and the two must be the same file. A FIFO, a device or a socket is
+//   never opened for reading (a FIFO would hang the request and a thread of the pool, /dev/zero
+//   would fill the heap): 422 invalid_file;
+// - refuse a regular file with more than one hard link (its other name may be anywhere on the
+//   host): 422 invalid_file;
+// - read at most a size cap (checked on the size and again while reading): 422 invalid_file.
+// A missing file is null; a folder in the file's place is reported as such so callers choose.
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
+import { ApiError, badRequest } from "../errors.js";
+import { isNotFound } from "./atomic-file.js";
+import { displayPath, isInside } from "./paths.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Largest file each reader accepts; a bigger one is a 422 invalid_file (or a skipped listing entry). */
+export const FILE_LIMITS = {
+  /**
+   * opencode.json(c), .opencode/openwork.json, the global OpenCode config. A real one is a few
+   * KiB; parsing 1 MiB takes ~50 ms of the event loop (every config route parses it).
+   */
+  config: 1 * MiB,
+  /** A SKILL.md (the request body cap is 1 MiB, so a skill this size can still be imported). */
+  skill: 1 * MiB,
+  /** A command file (`.opencode/commands/*.md`). */
+  command: 256 * KiB,
+  /** An agent file (`.opencode/agents/*.md`), for the agents module to come. */
+  agent: 256 * KiB,
+  /** One line of the audit log; a longer one is skipped as damaged. */
+  auditLine: 64 * KiB,
+} as const;
+
+// Windows has neither flag; there are no FIFOs to hang on there in the same way.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+export interface ContainedFileOptions {
+  /**
+   * The folder the file must lie in after symlinks are resolved: the workspace for its own
+   * files, a parent folder for that folder's skills, a global folder for global ones.
+   */
+  root: string;
+  /** Names the file in errors; defaults to its path relative to `root`. */
+  label?: string;
+  /** Names the root in errors ("the workspace" unless told). */
+  rootLabel?: string;
+}
+
+export interface ReadOptions extends ContainedFileOptions {
+  maxBytes: number;
+}
+
+/** Why a file was refused, in `details.reason` of the error. */
+export type RefusalReason = "outside_root" | "special_file" | "hard_link" | "too_large" | "folder" | "link_loop";
+
+function refused(label: string, reason: RefusalReason, message: string, extra: Record<string, unknown> = {}): ApiError {
+  if (reason === "outside_root") return badRequest("path_escape", `${label} ${message}`, { file: label, reason, ...extra });
+  return new ApiError(422, "invalid_file", `${label} ${message}`, { file: label, reason, ...extra });
+}
+
+function kindOf(info: Stats): string {
+  if (info.isFIFO()) return "a FIFO";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  if (info.isSymbolicLink()) return "a symlink";
+  return "not a regular file";
+}
+
+/** The refusal error's reason, when `error` is one (for listings' skipped-items log). */
+export function refusalReason(error: unknown): RefusalReason | undefined {
+  const details = (error as ApiError | undefined)?.details;
+  return error instanceof ApiError ? (details?.reason as RefusalReason | undefined) : undefined;
+}
+
+/** True for the 422 a folder standing where the file should be gets. */
+export function isFolderRefusal(error: unknown): boolean {
+  return refusalReason(error) === "folder";
+}
+
+/**
+ * Whether `path` lies inside `root` after symlinks are resolved (both must exist; a missing one
+ * counts as inside, since nothing can be read through it).
+ */
+export async function resolvesInside(root: string, path: string): Promise<boolean> {
+  let realRoot: string;
+  let real: string;
+  try {
+    [realRoot, real] = await Promise.all([realpath(root), realpath(path)]);
+  } catch (error) {
+    if (isNotFound(error) || (error as { code?: string }).code === "ELOOP") return true;
+    throw error;
+  }
+  return isInside(realRoot, real);
+}
+
+/**
+ * Opens a regular file that lies inside `root`, for reading. Null when nothing is there. Throws
+ * 400 path_escape (outside its root) or 422 invalid_file (a folder, FIFO, device or socket, a
+ * hard-linked file, a symlink loop), with `details.reason`. The caller closes the handle.
+ */
+export async function openRegularFile(
+  file: string,
+  options: ContainedFileOptions,
+): Promise<{ handle: FileHandle; info: Stats; label: string } | null> {
+  const label = options.label ?? displayPath(options.root, file);
+  let real: string;
+  let realRoot: string;
+  try {
+    real = await realpath(file);
+    realRoot = await realpath(options.root);
+  } catch (error) {
+    if (isNotFound(error)) return null; // also a dangling symlink: nothing to read
+    if ((error as { code?: string }).code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
+    throw error;
+  }
+  if (!isInside(realRoot, real)) {
+    throw refused(label, "outside_root", `resolves outside ${options.rootLabel ?? "the workspace"} through a symlink`);
+  }
+  let before: Stats;
+  try {
+    before = await lstat(real);
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+  if (before.isDirectory()) throw refused(label, "folder", "is a folder, not a file");
+  if (!before.isFile()) throw refused(label, "special_file", `is ${kindOf(before)}, not a regular file`);
+  let handle: FileHandle;
+  try {
+    handle = await open(real, OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (isNotFound(error)) return null;
+    // ELOOP: the path became a symlink since; ENXIO: a socket or FIFO without a writer swapped in.
+    if (code === "ELOOP") throw refused(label, "link_loop", "was replaced by a symlink while being read");
+    if (code === "ENXIO" || code === "EOPNOTSUPP") throw refused(label, "special_file", "is not a regular file");
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.dev !== before.dev || info.ino !== before.ino) {
+      throw refused(label, "special_file", "was replaced while being read");
+    }
+    if (!info.isFile()) throw refused(label, "special_file", `is ${kindOf(info)}, not a regular file`);
+    if (info.nlink > 1) {
+      throw refused(label, "hard_link", `has ${info.nlink} hard links: its other names may be outside the workspace`, {
+        links: info.nlink,
+      });
+    }
+    return { handle, info, label };
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** At most `max` bytes from an open handle; throws when there are more (the file grew). */
+async function readCapped(handle: FileHandle, size: number, max: number, label: string): Promise<Buffer> {
+  // One byte more than allowed tells a file that grew past the cap from one that fits exactly.
+  let buffer = Buffer.allocUnsafe(Math.min(size, max) + 1);
+  let total = 0;
+  for (;;) {
+    if (total === buffer.length) {
+      if (buffer.length > max) throw tooLarge(label, max);
+      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, max + 1));
+      buffer.copy(bigger, 0, 0, total);
+      buffer = bigger;
+    }
+    const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+    if (total > max) throw tooLarge(label, max);
+  }
+  return buffer.subarray(0, total);
+}
+
+const tooLarge = (label: string, max: number) => refused(label, "too_large", `is larger than ${max} bytes`, { maxBytes: max });
+
+/**
+ * The UTF-8 text of a regular file inside `root`, at most `maxBytes`; null when it does not
+ * exist. Throws like openRegularFile, and 422 invalid_file (`reason: "too_large"`) over the cap.
+ */
+export async function readRegularFile(file: string, options: ReadOptions): Promise<string | null> {
+  const opened = await openRegularFile(file, options);
+  if (!opened) return null;
+  const { handle, info, label } = opened;
+  try {
+    if (info.size > options.maxBytes) throw tooLarge(label, options.maxBytes);
+    return (await readCapped(handle, info.size, options.maxBytes, label)).toString("utf8");
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
