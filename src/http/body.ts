@@ -3,7 +3,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { ApiError, badRequest } from "../errors.js";
-import { findForbiddenKey } from "../workspace/jsonc.js";
+import { inspectJson } from "../workspace/jsonc.js";
 import type { AppEnv } from "./env.js";
 
 const tooLarge = (limit: number) => new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
@@ -52,18 +52,6 @@ function isJsonType(contentType: string | undefined): boolean {
 /** Deepest nesting a body may have: far beyond any real config, far below any stack limit. */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when arrays/objects in `value` nest deeper than `max` (iterative: no stack to blow). */
-function nestingExceeds(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth >= max) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const limit = c.get("bodyLimit") ?? 1024 * 1024;
@@ -85,10 +73,11 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   } catch (error) {
     throw badRequest("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
   }
-  if (nestingExceeds(value, MAX_JSON_DEPTH)) {
+  // One walk for both checks (iterative: no stack to blow; objects only: linear in the body).
+  const { tooDeep, forbidden } = inspectJson(value, MAX_JSON_DEPTH);
+  if (tooDeep) {
     throw badRequest("invalid_payload", `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
   }
-  const forbidden = findForbiddenKey(value);
   if (forbidden) {
     throw badRequest("invalid_payload", `Forbidden key "${forbidden.at(-1)}" in request body`, {
       path: forbidden.join("."),

@@ -12,7 +12,7 @@ import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./fro
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
-import { FILE_LIMITS } from "./safe-fs.js";
+import { assertFileSize, FILE_LIMITS } from "./safe-fs.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -104,7 +104,7 @@ export function renderCommandFile(fields: CommandFields): string {
   if (typeof fields.subtask === "boolean") data.subtask = fields.subtask;
   const template = fields.template.trim();
   const text = renderFrontmatter(data, `${template}\n`);
-  const back = parseFrontmatter(text, { file: "command" });
+  const back = parseFrontmatter(text, { file: "command", source: "request" }); // e.g. a description too long for the frontmatter cap: 400
   const same =
     back.body.trim() === template &&
     Object.keys(back.data).length === Object.keys(data).length &&
@@ -242,7 +242,10 @@ export function planCommandUpsert(root: string, input: CommandUpsertInput): Comm
     subtask: input.subtask !== undefined ? optionalBoolean(input.subtask, "subtask") : optionalBoolean(fromContent.subtask, "subtask"),
     template,
   };
-  return { root, name, file, relativePath: displayPath(root, file), text: renderCommandFile(fields), fields };
+  const relativePath = displayPath(root, file);
+  const text = renderCommandFile(fields);
+  assertFileSize(text, FILE_LIMITS.command, relativePath);
+  return { root, name, file, relativePath, text, fields };
 }
 
 /** Writes a planned command (atomically), re-checking containment right before the write. */

@@ -433,36 +433,50 @@ export function setTopLevelKeys(text: string, changes: Record<string, unknown>):
 }
 
 /**
- * Finds the first forbidden key anywhere in a JSON value (request bodies, parsed frontmatter).
- * Iterative, and each object is visited once (YAML aliases can share or even cycle values).
+ * One iterative walk over a parsed value (a request body, parsed frontmatter): whether objects and
+ * arrays nest deeper than `maxDepth`, and the path of a forbidden key. Only objects and arrays are
+ * queued (a 50,000-key object of strings is one pass over its keys), each once: YAML aliases can
+ * share or even cycle values.
  */
-export function findForbiddenKey(value: unknown): string[] | null {
-  // Each entry links to its parent, so a path is built only for a hit (not copied per node).
-  interface Frame {
-    value: unknown;
-    key: string | null;
-    parent: Frame | null;
-  }
-  const pathOf = (frame: Frame) => {
-    const path: string[] = [];
-    for (let f: Frame | null = frame; f && f.key !== null; f = f.parent) path.push(f.key);
+export function inspectJson(value: unknown, maxDepth = Number.POSITIVE_INFINITY): { tooDeep: boolean; forbidden: string[] | null } {
+  if (value === null || typeof value !== "object") return { tooDeep: false, forbidden: null };
+  // Breadth first over a growing list; parents and keys rebuild a path only for a hit.
+  const nodes: object[] = [value];
+  const depths = [1];
+  const parents = [-1];
+  const keys = [""];
+  const seen = new Set<object>(nodes);
+  const pathTo = (index: number, last: string) => {
+    const path = [last];
+    for (let i = index; i > 0; i = parents[i]!) path.push(keys[i]!);
     return path.reverse();
   };
-  const seen = new Set<object>();
-  const stack: Frame[] = [{ value, key: null, parent: null }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const current = frame.value;
-    if (current === null || typeof current !== "object" || seen.has(current)) continue;
-    seen.add(current);
-    const keys = Object.keys(current);
-    // Pushed in reverse so the first key is visited first, as a recursive walk would.
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const key = keys[i]!;
-      const child: Frame = { value: (current as Record<string, unknown>)[key], key, parent: frame };
-      if (!Array.isArray(current) && FORBIDDEN_KEYS.has(key)) return pathOf(child);
-      stack.push(child);
+  const queue = (child: unknown, depth: number, parent: number, key: string) => {
+    if (child === null || typeof child !== "object" || seen.has(child)) return;
+    seen.add(child);
+    nodes.push(child);
+    depths.push(depth);
+    parents.push(parent);
+    keys.push(key);
+  };
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    const depth = depths[i]!;
+    if (depth > maxDepth) return { tooDeep: true, forbidden: null };
+    if (Array.isArray(node)) {
+      for (let k = 0; k < node.length; k++) queue(node[k], depth + 1, i, String(k));
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (FORBIDDEN_KEYS.has(key)) return { tooDeep: false, forbidden: pathTo(i, key) };
+      queue(record[key], depth + 1, i, key);
     }
   }
-  return null;
+  return { tooDeep: false, forbidden: null };
+}
+
+/** The path of the first forbidden key anywhere in a JSON value, or null (see inspectJson). */
+export function findForbiddenKey(value: unknown): string[] | null {
+  return inspectJson(value).forbidden;
 }

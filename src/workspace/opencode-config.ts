@@ -6,7 +6,7 @@ import { writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
 import { resolveInside } from "./paths.js";
-import { FILE_LIMITS, readRegularFile } from "./safe-fs.js";
+import { assertFileSize, FILE_LIMITS, readRegularFile } from "./safe-fs.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -145,13 +145,7 @@ export interface ConfigEdit {
  */
 export function planKeyEdit(current: ConfigFile, changes: JsonObject): ConfigEdit {
   const text = setTopLevelKeys(current.text ?? "{}\n", changes);
-  // Never write a file the server would then refuse to read.
-  if (Buffer.byteLength(text) > FILE_LIMITS.config && text !== current.text) {
-    throw new ApiError(413, "payload_too_large", `${current.file} would be larger than ${FILE_LIMITS.config} bytes`, {
-      file: current.file,
-      maxBytes: FILE_LIMITS.config,
-    });
-  }
+  if (text !== current.text) assertFileSize(text, FILE_LIMITS.config, current.file);
   return { text, value: parseJsoncObject(text, current.file) };
 }
 

@@ -56,6 +56,16 @@ export interface ReadOptions extends ContainedFileOptions {
   maxBytes: number;
 }
 
+/**
+ * 413 payload_too_large when `text` would make a file over `maxBytes`: the server never writes a
+ * file it would then refuse to read.
+ */
+export function assertFileSize(text: string, maxBytes: number, label: string): void {
+  if (text.length > maxBytes / 3 && Buffer.byteLength(text) > maxBytes) {
+    throw new ApiError(413, "payload_too_large", `${label} would be larger than ${maxBytes} bytes`, { file: label, maxBytes });
+  }
+}
+
 /** Why a file was refused, in `details.reason` of the error. */
 export type RefusalReason = "outside_root" | "special_file" | "hard_link" | "too_large" | "folder" | "link_loop";
 

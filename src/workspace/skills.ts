@@ -11,7 +11,7 @@ import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderF
 import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
-import { FILE_LIMITS } from "./safe-fs.js";
+import { assertFileSize, FILE_LIMITS } from "./safe-fs.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -319,6 +319,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     text = rerender();
     if (!accepted(text)) throw badRequest("invalid_payload", "content cannot be turned into a valid SKILL.md", { field: "content" });
   }
+  assertFileSize(text, FILE_LIMITS.skill, relativePath);
   return {
     root,
     name,
