@@ -1708,7 +1708,13 @@ describe("symlinks out of the workspace", () => {
       await symlink(join(w.outside, "plugins"), join(w.root, ".opencode", "plugins"));
     },
     [
-      { name: "listing shows what OpenCode would load", method: "GET", path: "/plugins", status: 200 },
+      {
+        name: "listing leaves out the files reached through the link (issue 13.4)",
+        method: "GET",
+        path: "/plugins",
+        status: 200,
+        check: (b) => assert.ok(!b.items.some((i: { spec: string }) => i.spec === "evil.js")),
+      },
       {
         name: "POST plugins writes only the workspace config",
         method: "POST",
