@@ -1771,20 +1771,30 @@ describe("13.1 edits with many keys answer at once (one pass, and at most 1000 k
       await putFile(join(w.root, "opencode.json"), '{\n  // kept\n  "theme": "dark"\n}\n');
     },
     [
-      ...["opencode", "openwork"].map(
-        (part): Row => ({
-          name: `PATCH ${part} with 16,000 top-level keys`,
+      ...["opencode", "openwork"].flatMap((part): Row[] => [
+        {
+          name: `PATCH ${part} with 16,000 top-level keys (an object over the body's 10,000 keys)`,
           method: "PATCH",
           path: "/config",
           body: { [part]: manyKeys(16_000) },
           status: 400,
           code: "invalid_payload",
           maxMs: 3000,
+          check: (b) => assert.deepEqual([b.details.maxKeys, b.details.path], [10_000, part]),
+        },
+        {
+          name: `PATCH ${part} with 1,001 top-level keys (over the edit's 1,000)`,
+          method: "PATCH",
+          path: "/config",
+          body: { [part]: manyKeys(1001) },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
           check: (b) => assert.equal(b.details.maxKeys, 1000),
-        }),
-      ),
-      ...["/import", "/import/preview"].map(
-        (path): Row => ({
+        },
+      ]),
+      ...["/import", "/import/preview"].flatMap((path): Row[] => [
+        {
           name: "an import part with 16,000 keys",
           method: "POST",
           path,
@@ -1792,8 +1802,18 @@ describe("13.1 edits with many keys answer at once (one pass, and at most 1000 k
           status: 400,
           code: "invalid_payload",
           maxMs: 3000,
-        }),
-      ),
+        },
+        {
+          name: "an import part with 1,001 keys",
+          method: "POST",
+          path,
+          body: { openwork: manyKeys(1001) },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+          check: (b) => assert.deepEqual([b.details.maxKeys, b.details.part], [1000, "openwork"]),
+        },
+      ]),
       {
         name: "1,000 keys (the cap) are written in one pass; the comment stays",
         method: "PATCH",
@@ -1827,19 +1847,29 @@ describe("13.1 edits with many keys answer at once (one pass, and at most 1000 k
         check: (b) => assert.deepEqual(b.opencode, { theme: "dark" }),
       },
       {
-        name: "one MCP entry with 20,000 keys",
+        name: "one MCP entry with 10,000 keys (the body's cap) is one linear edit",
         method: "POST",
         path: "/mcp",
-        body: { name: "wide", config: bigEnvironment(20_000) },
+        body: { name: "wide", config: bigEnvironment(10_000) },
         status: 200,
         writes: true,
         maxMs: 5000,
       },
       {
-        name: "one MCP entry with 50,000 keys: the config would pass the 1 MiB read cap",
+        name: "one MCP entry with 50,000 keys",
         method: "POST",
         path: "/mcp",
         body: { name: "wider", config: bigEnvironment(50_000) },
+        status: 400,
+        code: "invalid_payload",
+        maxMs: 3000,
+        check: (b) => assert.equal(b.details.path, "config.environment"),
+      },
+      {
+        name: "a 900 KB value: the config would pass the 1 MiB read cap",
+        method: "POST",
+        path: "/mcp",
+        body: { name: "wider", config: { type: "remote", url: "https://e.com", note: "x".repeat(900_000) } },
         status: 413,
         code: "payload_too_large",
         maxMs: 5000,
@@ -2551,7 +2581,7 @@ describe("13: hostile requests against a real port do not hold up the server", {
     () => send("POST", url("plain", "/import/preview"), import16k),
     "invalid_payload",
   );
-  bounded("13.1 POST mcp with a 50,000-key entry", 413, () => send("POST", url("plain", "/mcp"), mcp50k), "payload_too_large");
+  bounded("13.1 POST mcp with a 50,000-key entry", 400, () => send("POST", url("plain", "/mcp"), mcp50k), "invalid_payload");
   bounded(
     "13.2 import preview of a skill with 80,000 frontmatter keys",
     400,

@@ -51,6 +51,11 @@ function isJsonType(contentType: string | undefined): boolean {
 
 /** Deepest nesting a body may have: far beyond any real config, far below any stack limit. */
 export const MAX_JSON_DEPTH = 64;
+/**
+ * Most keys one object of a body may have: far beyond any real map (environment, headers, mcp),
+ * and checked right after parsing, before schema validation spends microseconds per key.
+ */
+export const MAX_JSON_KEYS = 10_000;
 
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
@@ -73,10 +78,16 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   } catch (error) {
     throw badRequest("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
   }
-  // One walk for both checks (iterative: no stack to blow; objects only: linear in the body).
-  const { tooDeep, forbidden } = inspectJson(value, MAX_JSON_DEPTH);
+  // One walk for all three checks (iterative: no stack to blow; objects only: linear in the body).
+  const { tooDeep, tooWide, forbidden } = inspectJson(value, MAX_JSON_DEPTH, MAX_JSON_KEYS);
   if (tooDeep) {
     throw badRequest("invalid_payload", `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
+  }
+  if (tooWide) {
+    throw badRequest("invalid_payload", `Request body has an object with more than ${MAX_JSON_KEYS} keys`, {
+      maxKeys: MAX_JSON_KEYS,
+      path: tooWide.join("."),
+    });
   }
   if (forbidden) {
     throw badRequest("invalid_payload", `Forbidden key "${forbidden.at(-1)}" in request body`, {

@@ -12,7 +12,7 @@ import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./fro
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
-import { assertFileSize, FILE_LIMITS } from "./safe-fs.js";
+import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -182,10 +182,12 @@ export async function listCommands(root: string, scope: CommandScope, options: L
       files.push([name, file]);
     }
   }
+  const rootReal = files.length > 0 ? await realRoot(fileRoot) : fileRoot;
   const items = await mapLimit(files, READ_CONCURRENCY, async ([name, file]): Promise<CommandItem | null> => {
     try {
       const text = await readFileIfExists(file, {
         root: fileRoot,
+        realRoot: rootReal,
         rootLabel: scopeRootLabel(fileRoot),
         label: file,
         maxBytes: FILE_LIMITS.command,

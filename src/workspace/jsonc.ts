@@ -434,11 +434,16 @@ export function setTopLevelKeys(text: string, changes: Record<string, unknown>):
 
 /**
  * One iterative walk over a parsed value (a request body, parsed frontmatter): whether objects and
- * arrays nest deeper than `maxDepth`, and the path of a forbidden key. Only objects and arrays are
+ * arrays nest deeper than `maxDepth`, the path of an object with more than `maxKeys` keys, and the
+ * path of a forbidden key. Only objects and arrays are
  * queued (a 50,000-key object of strings is one pass over its keys), each once: YAML aliases can
  * share or even cycle values.
  */
-export function inspectJson(value: unknown, maxDepth = Number.POSITIVE_INFINITY): { tooDeep: boolean; forbidden: string[] | null } {
+export function inspectJson(
+  value: unknown,
+  maxDepth = Number.POSITIVE_INFINITY,
+  maxKeys = Number.POSITIVE_INFINITY,
+): { tooDeep: boolean; forbidden: string[] | null; tooWide?: string[] } {
   if (value === null || typeof value !== "object") return { tooDeep: false, forbidden: null };
   // Breadth first over a growing list; parents and keys rebuild a path only for a hit.
   const nodes: object[] = [value];
@@ -468,7 +473,9 @@ export function inspectJson(value: unknown, maxDepth = Number.POSITIVE_INFINITY)
       continue;
     }
     const record = node as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
+    const names = Object.keys(record);
+    if (names.length > maxKeys) return { tooDeep: false, forbidden: null, tooWide: i === 0 ? [] : pathTo(parents[i]!, keys[i]!) };
+    for (const key of names) {
       if (FORBIDDEN_KEYS.has(key)) return { tooDeep: false, forbidden: pathTo(i, key) };
       queue(record[key], depth + 1, i, key);
     }

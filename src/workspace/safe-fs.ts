@@ -3,16 +3,15 @@
 // openRegularFile / readRegularFile, which:
 // - resolve the real path and refuse it when it lies outside the file's root (a symlink out):
 //   400 path_escape;
-// - open only regular files: the real path is lstat'ed, then opened with O_NOFOLLOW | O_NONBLOCK
-//   | O_NOCTTY and fstat'ed, and the two must be the same file. A FIFO, a device or a socket is
-//   never opened for reading (a FIFO would hang the request and a thread of the pool, /dev/zero
-//   would fill the heap): 422 invalid_file;
+// - read only regular files: the real path is opened with O_NOFOLLOW | O_NONBLOCK | O_NOCTTY and
+//   fstat'ed before a byte is read. A FIFO, a device or a socket is never read (a FIFO would hang
+//   the request and a thread of the pool, /dev/zero would fill the heap): 422 invalid_file;
 // - refuse a regular file with more than one hard link (its other name may be anywhere on the
 //   host): 422 invalid_file;
 // - read at most a size cap (checked on the size and again while reading): 422 invalid_file.
 // A missing file is null; a folder in the file's place is reported as such so callers choose.
 import { constants, type Stats } from "node:fs";
-import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
+import { type FileHandle, open, realpath } from "node:fs/promises";
 import { ApiError, badRequest } from "../errors.js";
 import { isNotFound } from "./atomic-file.js";
 import { displayPath, isInside } from "./paths.js";
@@ -50,6 +49,8 @@ export interface ContainedFileOptions {
   label?: string;
   /** Names the root in errors ("the workspace" unless told). */
   rootLabel?: string;
+  /** `root`'s real path when the caller already has it (a listing reads many files of one root). */
+  realRoot?: string;
 }
 
 export interface ReadOptions extends ContainedFileOptions {
@@ -123,8 +124,7 @@ export async function openRegularFile(
   let real: string;
   let realRoot: string;
   try {
-    real = await realpath(file);
-    realRoot = await realpath(options.root);
+    [real, realRoot] = await Promise.all([realpath(file), options.realRoot ?? realpath(options.root)]);
   } catch (error) {
     if (isNotFound(error)) return null; // also a dangling symlink: nothing to read
     if ((error as { code?: string }).code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
@@ -133,31 +133,23 @@ export async function openRegularFile(
   if (!isInside(realRoot, real)) {
     throw refused(label, "outside_root", `resolves outside ${options.rootLabel ?? "the workspace"} through a symlink`);
   }
-  let before: Stats;
-  try {
-    before = await lstat(real);
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
-  if (before.isDirectory()) throw refused(label, "folder", "is a folder, not a file");
-  if (!before.isFile()) throw refused(label, "special_file", `is ${kindOf(before)}, not a regular file`);
+  // The real path has no symlink in it; O_NOFOLLOW refuses one swapped in at its end since, and
+  // O_NONBLOCK makes opening a FIFO return at once (a device would be outside any root: realpath).
   let handle: FileHandle;
   try {
     handle = await open(real, OPEN_FLAGS);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (isNotFound(error)) return null;
-    // ELOOP: the path became a symlink since; ENXIO: a socket or FIFO without a writer swapped in.
+    if (code === "EISDIR") throw refused(label, "folder", "is a folder, not a file");
     if (code === "ELOOP") throw refused(label, "link_loop", "was replaced by a symlink while being read");
+    // ENXIO: a socket (or a FIFO opened for writing); nothing a reader can use.
     if (code === "ENXIO" || code === "EOPNOTSUPP") throw refused(label, "special_file", "is not a regular file");
     throw error;
   }
   try {
     const info = await handle.stat();
-    if (info.dev !== before.dev || info.ino !== before.ino) {
-      throw refused(label, "special_file", "was replaced while being read");
-    }
+    if (info.isDirectory()) throw refused(label, "folder", "is a folder, not a file");
     if (!info.isFile()) throw refused(label, "special_file", `is ${kindOf(info)}, not a regular file`);
     if (info.nlink > 1) {
       throw refused(label, "hard_link", `has ${info.nlink} hard links: its other names may be outside the workspace`, {
@@ -171,9 +163,20 @@ export async function openRegularFile(
   }
 }
 
+/** The real path of a root, once for a whole listing (openRegularFile's `realRoot`); the path itself when missing. */
+export async function realRoot(root: string): Promise<string> {
+  try {
+    return await realpath(root);
+  } catch (error) {
+    if (isNotFound(error)) return root;
+    throw error;
+  }
+}
+
 /** At most `max` bytes from an open handle; throws when there are more (the file grew). */
 async function readCapped(handle: FileHandle, size: number, max: number, label: string): Promise<Buffer> {
-  // One byte more than allowed tells a file that grew past the cap from one that fits exactly.
+  // One byte more than the size tells a file that grew from one that did not: a short read of a
+  // regular file is its end, so the usual case is a single read.
   let buffer = Buffer.allocUnsafe(Math.min(size, max) + 1);
   let total = 0;
   for (;;) {
@@ -184,10 +187,10 @@ async function readCapped(handle: FileHandle, size: number, max: number, label: 
       buffer = bigger;
     }
     const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
-    if (bytesRead === 0) break;
     total += bytesRead;
-    if (total > max) throw tooLarge(label, max);
+    if (bytesRead === 0 || total < buffer.length) break;
   }
+  if (total > max) throw tooLarge(label, max);
   return buffer.subarray(0, total);
 }
 

@@ -11,7 +11,7 @@ import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderF
 import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
-import { assertFileSize, FILE_LIMITS } from "./safe-fs.js";
+import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -122,11 +122,12 @@ export async function projectAncestors(root: string): Promise<string[]> {
 async function readSkillFolder(folder: SkillFolder, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
   const { dir, scope, root, rootLabel } = folder;
   const entries = (await readListedDir(dir, root, onSkip, rootLabel)).filter((e) => e.isDirectory() || e.isSymbolicLink());
+  const rootReal = entries.length > 0 ? await realRoot(root) : root;
   const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
     const file = join(dir, entry.name, SKILL_FILE);
     let text: string | null;
     try {
-      text = await readFileIfExists(file, { root, rootLabel, label: file, maxBytes: FILE_LIMITS.skill });
+      text = await readFileIfExists(file, { root, realRoot: rootReal, rootLabel, label: file, maxBytes: FILE_LIMITS.skill });
     } catch (error) {
       onSkip?.(file, `unreadable: ${(error as Error).message}`);
       return null;
