@@ -2293,6 +2293,34 @@ describe("13.5 only regular files are read, and never more than their cap", { sk
   );
 });
 
+describe("13.5 symlink loops are refused like special files, never a 500", () => {
+  scenario(
+    "a looping commands folder, skill folder, SKILL.md and opencode.json",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "skills", "loopy"), { recursive: true });
+      await symlink("commands", join(w.root, ".opencode", "commands"));
+      await symlink("loop", join(w.root, ".opencode", "skills", "loop"));
+      await symlink("SKILL.md", join(w.root, ".opencode", "skills", "loopy", "SKILL.md"));
+      await putFile(join(w.root, ".opencode", "skills", "ok", "SKILL.md"), SKILL("ok"));
+      await symlink("opencode.json", join(w.root, "opencode.json"));
+    },
+    [
+      { name: "GET commands", method: "GET", path: "/commands", status: 200, check: onlyItems([]) },
+      { name: "GET skills", method: "GET", path: "/skills", status: 200, check: onlyItems(["ok"]) },
+      {
+        name: "GET the looping SKILL.md",
+        method: "GET",
+        path: "/skills/loopy",
+        status: 422,
+        code: "invalid_file",
+        check: fileRefused("link_loop"),
+      },
+      { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file", check: fileRefused("link_loop") },
+      { name: "GET export", method: "GET", path: "/export", status: 422, code: "invalid_file" },
+    ],
+  );
+});
+
 describe("13.6 a deep or duplicated file on disk is a 422 naming the place", () => {
   const DEEP_FILE = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
   scenario(

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import { isNotFound, removeRecursive, writeFileAtomic } from "./atomic-file.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readListedDir } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
 import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
@@ -138,7 +138,7 @@ async function collectMarkdown(
   depth = 0,
 ): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
-  const entries = depth === 0 ? await readListedDir(dir, root, onSkip, scopeRootLabel(root)) : await readDirIfExists(dir);
+  const entries = await readListedDir(dir, depth === 0 ? root : null, onSkip, scopeRootLabel(root));
   const nested: Array<Promise<Array<[string, string]>>> = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, entry.name);

@@ -47,17 +47,26 @@ export async function readFileIfExists(file: string, options: ReadOptions): Prom
 
 /**
  * The entries of a folder a listing reads, or [] when it does not exist. A folder that resolves
- * outside `root` through a symlink is not read at all: `onSkip` is told why.
+ * outside `root` through a symlink is not read at all, nor one that is a symlink loop or cannot be
+ * read (permissions): `onSkip` is told why. Subfolders found by the listing itself (real folders,
+ * not links) pass `root` as null: they were proven inside with their parent.
  */
 export async function readListedDir(
   dir: string,
-  root: string,
+  root: string | null,
   onSkip?: (path: string, reason: string) => void,
   rootLabel = "the workspace",
 ): Promise<Dirent[]> {
-  if (!(await resolvesInside(root, dir))) {
-    onSkip?.(dir, `folder resolves outside ${rootLabel} through a symlink; not read`);
+  try {
+    if (root !== null && !(await resolvesInside(root, dir))) {
+      onSkip?.(dir, `folder resolves outside ${rootLabel} through a symlink; not read`);
+      return [];
+    }
+    return await readDirIfExists(dir);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "ELOOP" && code !== "EACCES" && code !== "EPERM") throw error;
+    onSkip?.(dir, code === "ELOOP" ? "folder is a symlink loop; not read" : "folder cannot be read (permission denied)");
     return [];
   }
-  return readDirIfExists(dir);
 }

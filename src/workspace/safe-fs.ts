@@ -6,6 +6,7 @@
 // - read only regular files: the real path is opened with O_NOFOLLOW | O_NONBLOCK | O_NOCTTY and
 //   fstat'ed before a byte is read. A FIFO, a device or a socket is never read (a FIFO would hang
 //   the request and a thread of the pool, /dev/zero would fill the heap): 422 invalid_file;
+// - refuse a symlink loop and a file we may not read (422 invalid_file), never a 500;
 // - refuse a regular file with more than one hard link (its other name may be anywhere on the
 //   host): 422 invalid_file;
 // - read at most a size cap (checked on the size and again while reading): 422 invalid_file.
@@ -68,7 +69,7 @@ export function assertFileSize(text: string, maxBytes: number, label: string): v
 }
 
 /** Why a file was refused, in `details.reason` of the error. */
-export type RefusalReason = "outside_root" | "special_file" | "hard_link" | "too_large" | "folder" | "link_loop";
+export type RefusalReason = "outside_root" | "special_file" | "hard_link" | "too_large" | "folder" | "link_loop" | "unreadable";
 
 function refused(label: string, reason: RefusalReason, message: string, extra: Record<string, unknown> = {}): ApiError {
   if (reason === "outside_root") return badRequest("path_escape", `${label} ${message}`, { file: label, reason, ...extra });
@@ -127,7 +128,9 @@ export async function openRegularFile(
     [real, realRoot] = await Promise.all([realpath(file), options.realRoot ?? realpath(options.root)]);
   } catch (error) {
     if (isNotFound(error)) return null; // also a dangling symlink: nothing to read
-    if ((error as { code?: string }).code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
+    const code = (error as { code?: string }).code;
+    if (code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
+    if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
     throw error;
   }
   if (!isInside(realRoot, real)) {
@@ -143,6 +146,7 @@ export async function openRegularFile(
     if (isNotFound(error)) return null;
     if (code === "EISDIR") throw refused(label, "folder", "is a folder, not a file");
     if (code === "ELOOP") throw refused(label, "link_loop", "was replaced by a symlink while being read");
+    if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
     // ENXIO: a socket (or a FIFO opened for writing); nothing a reader can use.
     if (code === "ENXIO" || code === "EOPNOTSUPP") throw refused(label, "special_file", "is not a regular file");
     throw error;
