@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   "payload_too_large",
   "unsupported_media_type",
   "invalid_file",
+  "symlink_in_path",
   "unprocessable",
   "proxy_forbidden",
   "opencode_not_configured",

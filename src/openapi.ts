@@ -19,7 +19,7 @@ const ERROR_STATUSES: Record<number, string> = {
   412: "`conflict`: `If-Match` names a config that has changed since",
   413: "`payload_too_large`",
   415: "`unsupported_media_type`: a body that is not declared JSON",
-  422: "`invalid_file` or `unprocessable`: a file on disk does not parse or is in the way",
+  422: "`invalid_file`, `unprocessable` or `symlink_in_path`: a file on disk does not parse, cannot be read safely or is in the way",
   429: "`rate_limited` (too many failed authentications from this address; see `Retry-After`)",
   500: "`internal_error` (`details.errorId` names the server log entry)",
   502: "`opencode_unreachable` or `opencode_reload_failed`",

@@ -4,10 +4,17 @@
 // byte-identical, including a sibling folder that shares the workspace's name as a prefix.
 // Object.prototype is checked after every row (the `__proto__` / `constructor` cases).
 import assert from "node:assert/strict";
-import { mkdir, rm, symlink } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { link, mkdir, readFile, rm, symlink } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createHarness, type Harness, HOST_TOKEN, json, putFile, snapshot, TOKEN, tempDir } from "./helpers/harness.js";
+import { pino } from "pino";
+import { createApp } from "../src/app.js";
+import { createServices } from "../src/services/index.js";
+import { workspaceId } from "../src/workspaces.js";
+import { type ChildServer, startChildServer } from "./helpers/child-server.js";
+import { createHarness, type Harness, HOST_TOKEN, json, putFile, snapshot, TOKEN, tempDir, testSettings } from "./helpers/harness.js";
 
 // ---------------------------------------------------------------------------------------------
 // The world: <parent>/ws (the workspace), <parent>/outside, <parent>/ws-evil (sibling prefix),
@@ -136,7 +143,9 @@ async function runRow(w: World, row: Row) {
 /** One node:test subtest per row, named by the row. */
 function table(getWorld: () => World, rows: Row[]) {
   for (const row of rows) {
-    test(`${row.method} ${row.path} — ${row.name} -> ${row.status}${row.code ? ` ${row.code}` : ""}`, () => runRow(getWorld(), row));
+    test(`${row.method} ${row.path} — ${row.name} -> ${row.status}${row.code ? ` ${row.code}` : ""}`, { timeout: 30_000 }, () =>
+      runRow(getWorld(), row),
+    );
   }
 }
 
@@ -417,7 +426,15 @@ describe("hostile route parameters", () => {
     ["%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
     ["C:%5CWindows", "C:%5CWindows", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
     [".hidden", ".hidden", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
-    ["CON (valid command/mcp name, absent)", "CON", { skill: bad, command: nf, mcp: nf, plugin: nf, approval: nf }],
+    // Windows device names (issue 13.9): refused wherever a name becomes a file (or an MCP key).
+    ["CON (Windows device name)", "CON", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["nul", "nul", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["com1", "com1", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["Lpt9", "Lpt9", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["aux.md", "aux.md", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["prn (command with a leading slash)", "%2Fprn", { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
+    ["com10 (not a device name)", "com10", { skill: nf, command: nf, mcp: nf, plugin: nf, approval: nf }],
+    ["console (not a device name)", "console", { skill: nf, command: nf, mcp: nf, plugin: nf, approval: nf }],
     ["fullwidth ｇｏｏｄ", encodeURIComponent("ｇｏｏｄ"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
     ["cyrillic gооd", encodeURIComponent("gооd"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
     ["division slash ..∕outside", encodeURIComponent("..∕outside"), { skill: bad, command: bad, mcp: bad, plugin: nf, approval: nf }],
@@ -1697,7 +1714,13 @@ describe("symlinks out of the workspace", () => {
       await symlink(join(w.outside, "plugins"), join(w.root, ".opencode", "plugins"));
     },
     [
-      { name: "listing shows what OpenCode would load", method: "GET", path: "/plugins", status: 200 },
+      {
+        name: "listing leaves out the files reached through the link (issue 13.4)",
+        method: "GET",
+        path: "/plugins",
+        status: 200,
+        check: (b) => assert.ok(!b.items.some((i: { spec: string }) => i.spec === "evil.js")),
+      },
       {
         name: "POST plugins writes only the workspace config",
         method: "POST",
@@ -1715,4 +1738,923 @@ describe("symlinks out of the workspace", () => {
       },
     ],
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6. Issue 13: what costs, what lies on disk, what links lead to, what names mean on Windows.
+// Each class is a group of rows (in-process); the bounds on harm (the answer comes in time while
+// /health stays fast; memory stays bounded) are measured against a real child server below.
+
+const manyKeys = (n: number, prefix = "k"): Record<string, number> =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, i]));
+const bigEnvironment = (n: number) => ({
+  type: "local",
+  command: ["x"],
+  environment: Object.fromEntries(Array.from({ length: n }, (_, i) => [`K${i}`, "v"])),
+});
+const fatFrontmatter = (name: string, keys: number) =>
+  `---\nname: ${name}\ndescription: fat\n${Array.from({ length: keys }, (_, i) => `k${i}: v`).join("\n")}\n---\nBody\n`;
+const EVIL_PATTERN = "*a*a*a*a*a*a*a*ab";
+const A64 = "a".repeat(64);
+const onlyItems = (names: string[]) => (b: any) =>
+  assert.deepEqual(
+    b.items.map((i: { name: string }) => i.name),
+    names,
+  );
+const exportHas = (part: "skills" | "commands", names: string[]) => (b: any) =>
+  assert.deepEqual(
+    b[part].map((i: { name: string }) => i.name),
+    names,
+  );
+const fileRefused = (reason: string) => (b: any) => assert.equal(b.details?.reason, reason, JSON.stringify(b));
+const posix = process.platform !== "win32";
+const mkfifo = (path: string) => execFileSync("mkfifo", [path]);
+
+describe("13.1 edits with many keys answer at once (one pass, and at most 1000 keys per part)", () => {
+  scenario(
+    "a workspace with a small config",
+    async (w) => {
+      await putFile(join(w.root, "opencode.json"), '{\n  // kept\n  "theme": "dark"\n}\n');
+    },
+    [
+      ...["opencode", "openwork"].flatMap((part): Row[] => [
+        {
+          name: `PATCH ${part} with 16,000 top-level keys (an object over the body's 10,000 keys)`,
+          method: "PATCH",
+          path: "/config",
+          body: { [part]: manyKeys(16_000) },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+          check: (b) => assert.deepEqual([b.details.maxKeys, b.details.path], [10_000, part]),
+        },
+        {
+          name: `PATCH ${part} with 1,001 top-level keys (over the edit's 1,000)`,
+          method: "PATCH",
+          path: "/config",
+          body: { [part]: manyKeys(1001) },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+          check: (b) => assert.equal(b.details.maxKeys, 1000),
+        },
+      ]),
+      ...["/import", "/import/preview"].flatMap((path): Row[] => [
+        {
+          name: "an import part with 16,000 keys",
+          method: "POST",
+          path,
+          body: { opencode: manyKeys(16_000), mode: { opencode: "replace" } },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+        },
+        {
+          name: "an import part with 1,001 keys",
+          method: "POST",
+          path,
+          body: { openwork: manyKeys(1001) },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+          check: (b) => assert.deepEqual([b.details.maxKeys, b.details.part], [1000, "openwork"]),
+        },
+      ]),
+      {
+        name: "1,000 keys (the cap) are written in one pass; the comment stays",
+        method: "PATCH",
+        path: "/config",
+        body: { opencode: manyKeys(1000) },
+        status: 200,
+        writes: true,
+        maxMs: 5000,
+        check: (b) => assert.equal(Object.keys(b.opencode).length, 1001),
+      },
+      {
+        name: "import/preview replace against the 1,001-key file",
+        method: "POST",
+        path: "/import/preview",
+        body: { opencode: { theme: "light" }, mode: { opencode: "replace" } },
+        status: 200,
+        maxMs: 5000,
+        check: (b) => {
+          assert.equal(b.opencode.removed.length, 1000);
+          assert.deepEqual(b.opencode.changed, ["theme"]);
+        },
+      },
+      {
+        name: "null removes 1,000 keys in one pass",
+        method: "PATCH",
+        path: "/config",
+        body: { opencode: Object.fromEntries(Object.keys(manyKeys(1000)).map((k) => [k, null])) },
+        status: 200,
+        writes: true,
+        maxMs: 5000,
+        check: (b) => assert.deepEqual(b.opencode, { theme: "dark" }),
+      },
+      {
+        name: "one MCP entry with 10,000 keys (the body's cap) is one linear edit",
+        method: "POST",
+        path: "/mcp",
+        body: { name: "wide", config: bigEnvironment(10_000) },
+        status: 200,
+        writes: true,
+        maxMs: 5000,
+      },
+      {
+        name: "one MCP entry with 50,000 keys",
+        method: "POST",
+        path: "/mcp",
+        body: { name: "wider", config: bigEnvironment(50_000) },
+        status: 400,
+        code: "invalid_payload",
+        maxMs: 3000,
+        check: (b) => assert.equal(b.details.path, "config.environment"),
+      },
+      {
+        name: "a 900 KB value: the config would pass the 1 MiB read cap",
+        method: "POST",
+        path: "/mcp",
+        body: { name: "wider", config: { type: "remote", url: "https://e.com", note: "x".repeat(900_000) } },
+        status: 413,
+        code: "payload_too_large",
+        maxMs: 5000,
+        check: (b) => assert.equal(b.details.maxBytes, 1024 * 1024),
+      },
+      { name: "the wide entry goes again", method: "DELETE", path: "/mcp/wide", status: 200, writes: true, maxMs: 5000 },
+    ],
+  );
+
+  test("the text edit keeps comments and formatting around changed, added and removed keys", async () => {
+    const h = await createHarness();
+    try {
+      const text = '{\n  // the theme\n  "theme": "dark", // trailing\n  /* the model */\n  "model": "a/b",\n  "plugin": ["x"],\n}\n';
+      await putFile(join(h.root, "opencode.jsonc"), text);
+      await h.call("PATCH", h.ws("/config"), { opencode: { model: null, plugin: ["x"], share: "auto" } });
+      assert.equal(
+        await readFile(join(h.root, "opencode.jsonc"), "utf8"),
+        '{\n  // the theme\n  "theme": "dark", // trailing\n  "plugin": ["x"],\n  "share": "auto"\n}\n',
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("13.2 frontmatter is capped before YAML parses it, and duplicate keys are found in one pass", () => {
+  scenario(
+    "skills and commands on disk with large, deep or duplicated frontmatter",
+    async (w) => {
+      const skills = join(w.root, ".opencode", "skills");
+      await putFile(join(skills, "fat", "SKILL.md"), fatFrontmatter("fat", 2000));
+      await putFile(join(skills, "dupe", "SKILL.md"), "---\nname: dupe\ndescription: one\ndescription: two\n---\nBody\n");
+      await putFile(join(skills, "deep", "SKILL.md"), `---\nname: deep\ndescription: d\nx: ${"[".repeat(70)}${"]".repeat(70)}\n---\n`);
+      await putFile(join(skills, "ok", "SKILL.md"), SKILL("ok"));
+      await putFile(join(w.root, ".opencode", "commands", "fat.md"), `---\n${"k: v\n".repeat(3000)}---\nT\n`);
+      await putFile(join(w.root, ".opencode", "commands", "ok.md"), "Fine\n");
+    },
+    [
+      { name: "listing skips them", method: "GET", path: "/skills", status: 200, maxMs: 3000, check: onlyItems(["ok"]) },
+      { name: "over 8 KiB", method: "GET", path: "/skills/fat", status: 422, code: "invalid_file", maxMs: 3000 },
+      {
+        name: "duplicate key, with its line",
+        method: "GET",
+        path: "/skills/dupe",
+        status: 422,
+        code: "invalid_file",
+        check: (b) => assert.equal(b.details.line, 4),
+      },
+      { name: "70 levels deep", method: "GET", path: "/skills/deep", status: 422, code: "invalid_file" },
+      { name: "commands listing skips the fat one", method: "GET", path: "/commands", status: 200, check: onlyItems(["ok"]) },
+      {
+        name: "95,000-key frontmatter in a skill write",
+        method: "POST",
+        path: "/skills",
+        body: { name: "huge", content: fatFrontmatter("huge", 80_000) },
+        status: 400,
+        code: "invalid_payload",
+        maxMs: 3000,
+      },
+      ...["/import", "/import/preview"].map(
+        (path): Row => ({
+          name: "80,000-key frontmatter in an imported skill",
+          method: "POST",
+          path,
+          body: { skills: [{ name: "huge", content: fatFrontmatter("huge", 80_000) }] },
+          status: 400,
+          code: "invalid_payload",
+          maxMs: 3000,
+        }),
+      ),
+      {
+        name: "an imported command whose frontmatter repeats a key",
+        method: "POST",
+        path: "/import/preview",
+        body: { commands: [{ name: "twice", content: "---\nagent: a\nagent: b\n---\nT\n" }] },
+        status: 400,
+        code: "invalid_payload",
+      },
+      {
+        name: "a command description too long for the frontmatter cap",
+        method: "POST",
+        path: "/commands",
+        body: { name: "wordy", template: "T", description: "d".repeat(9000) },
+        status: 400,
+        code: "invalid_payload",
+      },
+    ],
+  );
+});
+
+describe("13.3 tools patterns are matched in linear time", () => {
+  scenario(
+    "a backtracking pattern and a 64-character server name",
+    async (w) => {
+      const config = {
+        mcp: { [A64]: { type: "remote", url: "https://e.com" }, good: { type: "remote", url: "https://e.com" } },
+        tools: { deny: [EVIL_PATTERN, `mcp.${"*a".repeat(100)}b`], [EVIL_PATTERN]: false, "good_*": false },
+      };
+      await putFile(join(w.root, "opencode.json"), JSON.stringify(config));
+    },
+    [
+      {
+        name: "GET mcp answers at once; the patterns still work",
+        method: "GET",
+        path: "/mcp",
+        status: 200,
+        maxMs: 2000,
+        check: (b) => {
+          assert.equal(b.items[0].disabledByTools, undefined);
+          assert.equal(b.items[1].disabledByTools, true);
+        },
+      },
+      {
+        name: "POST mcp (answers with the listing)",
+        method: "POST",
+        path: "/mcp",
+        body: { name: `${A64}b`, config: { type: "remote", url: "https://e.com" } },
+        status: 200,
+        writes: true,
+        maxMs: 2000,
+      },
+    ],
+  );
+
+  scenario(
+    "a tools block too costly to check against the servers",
+    async (w) => {
+      const mcp = Object.fromEntries(
+        Array.from({ length: 300 }, (_, i) => [`${"a".repeat(120)}${i}`, { type: "remote", url: "https://e.com" }]),
+      );
+      const deny = Array.from({ length: 200 }, (_, i) => `${"*a".repeat(120)}${i}x`);
+      await putFile(join(w.root, "opencode.json"), JSON.stringify({ mcp, tools: { deny } }));
+    },
+    [
+      {
+        name: "GET mcp is a 422 naming the tools key, answered at once",
+        method: "GET",
+        path: "/mcp",
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: (b) => assert.equal(b.details.key, "tools"),
+      },
+    ],
+  );
+});
+
+describe("13.4 files reached through links are served only from inside their root", () => {
+  scenario(
+    ".opencode/commands -> outside/commands",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink(join(w.outside, "commands"), join(w.root, ".opencode", "commands"));
+    },
+    [{ name: "GET commands serves none of them", method: "GET", path: "/commands", status: 200, check: onlyItems([]) }],
+  );
+
+  if (posix && existsSync("/usr/share")) {
+    scenario(
+      ".opencode/commands -> /usr/share (a big tree)",
+      async (w) => {
+        await mkdir(join(w.root, ".opencode"), { recursive: true });
+        await symlink("/usr/share", join(w.root, ".opencode", "commands"));
+      },
+      [
+        {
+          name: "GET commands does not crawl it",
+          method: "GET",
+          path: "/commands",
+          status: 200,
+          maxMs: 2000,
+          check: onlyItems([]),
+        },
+        { name: "export does not either", method: "GET", path: "/export", status: 200, maxMs: 2000, check: exportHas("commands", []) },
+      ],
+    );
+  }
+
+  scenario(
+    "links to outside files and folders, inside and outside hard links",
+    async (w) => {
+      const skills = join(w.root, ".opencode", "skills");
+      const commands = join(w.root, ".opencode", "commands");
+      await mkdir(skills, { recursive: true });
+      await mkdir(commands, { recursive: true });
+      await symlink(join(w.outside, "skills", "good"), join(skills, "good"));
+      await mkdir(join(skills, "file-link"));
+      await symlink(join(w.outside, "skills", "outside-skill", "SKILL.md"), join(skills, "file-link", "SKILL.md"));
+      await putFile(join(w.outside, "hard", "SKILL.md"), SKILL("hard", "outside description"));
+      await mkdir(join(skills, "hard"));
+      await link(join(w.outside, "hard", "SKILL.md"), join(skills, "hard", "SKILL.md"));
+      await link(join(w.outside, "commands", "outside-cmd.md"), join(commands, "hard.md"));
+      await symlink(join(w.outside, "commands", "good.md"), join(commands, "good.md"));
+      await putFile(join(skills, "ok", "SKILL.md"), SKILL("ok"));
+      await putFile(join(commands, "ok.md"), "Fine\n");
+      // Links that stay inside the workspace are read as before.
+      await putFile(join(w.root, "shared", "inner", "SKILL.md"), SKILL("inner"));
+      await symlink(join(w.root, "shared", "inner"), join(skills, "inner"));
+    },
+    [
+      {
+        name: "GET skills lists only what lies inside",
+        method: "GET",
+        path: "/skills",
+        status: 200,
+        check: (b) => {
+          onlyItems(["inner", "ok"])(b);
+          assert.ok(!JSON.stringify(b).includes("outside description"));
+        },
+      },
+      {
+        name: "GET the hard-linked skill",
+        method: "GET",
+        path: "/skills/hard",
+        status: 422,
+        code: "invalid_file",
+        check: fileRefused("hard_link"),
+      },
+      { name: "GET commands lists only what lies inside", method: "GET", path: "/commands", status: 200, check: onlyItems(["ok"]) },
+      {
+        name: "export leaves them all out",
+        method: "GET",
+        path: "/export",
+        status: 200,
+        check: (b) => {
+          exportHas("skills", ["inner", "ok"])(b);
+          exportHas("commands", ["ok"])(b);
+          assert.ok(!JSON.stringify(b).includes("Outside template"));
+        },
+      },
+    ],
+  );
+
+  scenario(
+    "opencode.json hard-linked to an outside file",
+    async (w) => {
+      await link(join(w.outside, "opencode.json"), join(w.root, "opencode.json"));
+    },
+    CONFIG_READERS("invalid_file").map((r) => ({ ...r, check: fileRefused("hard_link") })),
+  );
+
+  describe("parent and global folders are held to their own root", () => {
+    let far: string;
+    let xdg: string;
+    const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    before(async () => {
+      far = await tempDir("ows-far-");
+      xdg = await tempDir("ows-xdg-");
+      process.env.HOME = xdg;
+      process.env.XDG_CONFIG_HOME = xdg;
+      await putFile(join(far, "far-skill", "SKILL.md"), SKILL("far-skill"));
+      await putFile(join(far, "far-global", "SKILL.md"), SKILL("far-global"));
+      await putFile(join(xdg, "opencode", "skills", "global-ok", "SKILL.md"), SKILL("global-ok"));
+      await mkdir(join(xdg, "opencode", "skills"), { recursive: true });
+      await symlink(join(far, "far-global"), join(xdg, "opencode", "skills", "far-global"));
+    });
+    after(async () => {
+      Object.assign(process.env, saved);
+      if (saved.HOME === undefined) delete process.env.HOME;
+      if (saved.XDG_CONFIG_HOME === undefined) delete process.env.XDG_CONFIG_HOME;
+      await rm(far, { recursive: true, force: true });
+      await rm(xdg, { recursive: true, force: true });
+    });
+    scenario(
+      "a parent folder's skill linked inside that folder, and one linked outside it",
+      async (w) => {
+        // The workspace's parent is the git root: its skills count, held to the parent folder.
+        await mkdir(join(w.parent, ".git"));
+        await putFile(join(w.parent, "shared", "near", "SKILL.md"), SKILL("near"));
+        await mkdir(join(w.parent, ".opencode", "skills"), { recursive: true });
+        await symlink(join(w.parent, "shared", "near"), join(w.parent, ".opencode", "skills", "near"));
+        await symlink(join(far, "far-skill"), join(w.parent, ".opencode", "skills", "far-skill"));
+      },
+      [
+        {
+          name: "GET skills with the global folders",
+          method: "GET",
+          path: "/skills?includeGlobal=true",
+          auth: "both",
+          status: 200,
+          check: onlyItems(["global-ok", "near"]),
+        },
+      ],
+    );
+  });
+
+  test("the skipped-items log says why each entry was left out", async () => {
+    const parent = await tempDir("ows-skiplog-");
+    const root = join(parent, "ws");
+    const lines: Array<{ msg: string; file: string; reason: string }> = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const services = createServices(testSettings(root), logger);
+    const app = createApp(services);
+    try {
+      const skills = join(root, ".opencode", "skills");
+      await putFile(join(parent, "out", "x", "SKILL.md"), SKILL("x"));
+      await putFile(join(parent, "out", "cmds", "c.md"), "C\n");
+      await mkdir(skills, { recursive: true });
+      await symlink(join(parent, "out", "x"), join(skills, "x"));
+      await putFile(join(parent, "hard.md"), SKILL("hard"));
+      await mkdir(join(skills, "hard"));
+      await link(join(parent, "hard.md"), join(skills, "hard", "SKILL.md"));
+      await putFile(join(skills, "big", "SKILL.md"), "x".repeat(1024 * 1024 + 1));
+      if (posix) {
+        await mkdir(join(skills, "pipe"));
+        mkfifo(join(skills, "pipe", "SKILL.md"));
+      }
+      await symlink(join(parent, "out", "cmds"), join(root, ".opencode", "commands"));
+      const auth = { Authorization: `Bearer ${TOKEN}` };
+      const id = workspaceId(root);
+      assert.deepEqual((await (await app.request(`/workspace/${id}/skills`, { headers: auth })).json()).items, []);
+      assert.deepEqual((await (await app.request(`/workspace/${id}/commands`, { headers: auth })).json()).items, []);
+      const why = (file: string) => lines.find((l) => l.file?.endsWith(file))?.reason ?? "(not logged)";
+      assert.match(why(join("x", "SKILL.md")), /outside the workspace through a symlink/);
+      assert.match(why(join("hard", "SKILL.md")), /2 hard links/);
+      assert.match(why(join("big", "SKILL.md")), /larger than 1048576 bytes/);
+      if (posix) assert.match(why(join("pipe", "SKILL.md")), /FIFO/);
+      assert.match(why(join(".opencode", "commands")), /folder resolves outside the workspace/);
+    } finally {
+      await services.close();
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("13.5 only regular files are read, and never more than their cap", { skip: !posix && "needs mkfifo" }, () => {
+  scenario(
+    "opencode.json is a FIFO",
+    async (w) => {
+      mkfifo(join(w.root, "opencode.json"));
+    },
+    CONFIG_READERS("invalid_file").map((r) => ({ ...r, maxMs: 3000, check: fileRefused("special_file") })),
+  );
+
+  scenario(
+    "the audit log is a FIFO",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "openwork"), { recursive: true });
+      mkfifo(join(w.root, ".opencode", "openwork", "audit.jsonl"));
+    },
+    [
+      { name: "GET audit", method: "GET", path: "/audit", status: 422, code: "invalid_file", maxMs: 3000 },
+      { name: "GET config (its updatedAt reads the log)", method: "GET", path: "/config", status: 422, code: "invalid_file", maxMs: 3000 },
+      {
+        name: "a write (its audit entry could not be appended)",
+        method: "POST",
+        path: "/plugins",
+        body: { spec: "p" },
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+      },
+    ],
+  );
+
+  scenario(
+    "SKILL.md and command files that are FIFOs, huge, or /dev/zero",
+    async (w) => {
+      const skills = join(w.root, ".opencode", "skills");
+      await mkdir(join(skills, "pipe"), { recursive: true });
+      mkfifo(join(skills, "pipe", "SKILL.md"));
+      await putFile(join(skills, "sparse", "SKILL.md"), `${SKILL("sparse")}${"x".repeat(1024 * 1024)}`);
+      await mkdir(join(skills, "zero"));
+      await symlink("/dev/zero", join(skills, "zero", "SKILL.md"));
+      await putFile(join(skills, "ok", "SKILL.md"), SKILL("ok"));
+      await mkdir(join(w.root, ".opencode", "commands"), { recursive: true });
+      mkfifo(join(w.root, ".opencode", "commands", "pipe.md"));
+      await putFile(join(w.root, ".opencode", "commands", "long.md"), "x".repeat(256 * 1024 + 1));
+      await putFile(join(w.root, ".opencode", "commands", "ok.md"), "Fine\n");
+    },
+    [
+      { name: "GET skills", method: "GET", path: "/skills", status: 200, maxMs: 3000, check: onlyItems(["ok"]) },
+      {
+        name: "GET the FIFO skill",
+        method: "GET",
+        path: "/skills/pipe",
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: fileRefused("special_file"),
+      },
+      {
+        name: "GET the skill over 1 MiB",
+        method: "GET",
+        path: "/skills/sparse",
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: fileRefused("too_large"),
+      },
+      { name: "GET the /dev/zero skill", method: "GET", path: "/skills/zero", status: 400, code: "path_escape" },
+      { name: "GET commands", method: "GET", path: "/commands", status: 200, maxMs: 3000, check: onlyItems(["ok"]) },
+      {
+        name: "export",
+        method: "GET",
+        path: "/export",
+        status: 200,
+        maxMs: 3000,
+        check: (b) => {
+          exportHas("skills", ["ok"])(b);
+          exportHas("commands", ["ok"])(b);
+        },
+      },
+      {
+        name: "a command write over the 256 KiB cap",
+        method: "POST",
+        path: "/commands",
+        body: { name: "longer", template: "x".repeat(256 * 1024 + 1) },
+        status: 413,
+        code: "payload_too_large",
+      },
+    ],
+  );
+
+  scenario(
+    "opencode.json over the 1 MiB cap",
+    async (w) => {
+      await putFile(join(w.root, "opencode.json"), JSON.stringify({ theme: "x".repeat(1024 * 1024) }));
+    },
+    CONFIG_READERS("invalid_file").map((r) => ({ ...r, check: fileRefused("too_large") })),
+  );
+});
+
+describe("13.5 symlink loops are refused like special files, never a 500", () => {
+  scenario(
+    "a looping commands folder, skill folder, SKILL.md and opencode.json",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "skills", "loopy"), { recursive: true });
+      await symlink("commands", join(w.root, ".opencode", "commands"));
+      await symlink("loop", join(w.root, ".opencode", "skills", "loop"));
+      await symlink("SKILL.md", join(w.root, ".opencode", "skills", "loopy", "SKILL.md"));
+      await putFile(join(w.root, ".opencode", "skills", "ok", "SKILL.md"), SKILL("ok"));
+      await symlink("opencode.json", join(w.root, "opencode.json"));
+    },
+    [
+      { name: "GET commands", method: "GET", path: "/commands", status: 200, check: onlyItems([]) },
+      { name: "GET skills", method: "GET", path: "/skills", status: 200, check: onlyItems(["ok"]) },
+      {
+        name: "GET the looping SKILL.md",
+        method: "GET",
+        path: "/skills/loopy",
+        status: 422,
+        code: "invalid_file",
+        check: fileRefused("link_loop"),
+      },
+      { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file", check: fileRefused("link_loop") },
+      { name: "GET export", method: "GET", path: "/export", status: 422, code: "invalid_file" },
+    ],
+  );
+});
+
+describe("13.6 a deep or duplicated file on disk is a 422 naming the place", () => {
+  const DEEP_FILE = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+  scenario(
+    "opencode.json nested 100,000 deep",
+    async (w) => {
+      await putFile(join(w.root, "opencode.json"), DEEP_FILE);
+    },
+    CONFIG_READERS("invalid_file").map((r) => ({ ...r, maxMs: 3000, check: (b: any) => assert.match(b.details.error, /deeper than 64/) })),
+  );
+
+  scenario(
+    ".opencode/openwork.json nested 100,000 deep",
+    async (w) => {
+      await putFile(join(w.root, ".opencode", "openwork.json"), DEEP_FILE);
+    },
+    [
+      { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file" },
+      { name: "GET export", method: "GET", path: "/export", status: 422, code: "invalid_file" },
+    ],
+  );
+
+  scenario(
+    "the audit log is a folder",
+    async (w) => {
+      await mkdir(join(w.root, ".opencode", "openwork", "audit.jsonl"), { recursive: true });
+    },
+    [
+      { name: "GET config", method: "GET", path: "/config", status: 422, code: "invalid_file", check: fileRefused("folder") },
+      { name: "GET audit", method: "GET", path: "/audit", status: 422, code: "invalid_file" },
+      { name: "PATCH config", method: "PATCH", path: "/config", body: { opencode: { theme: "x" } }, status: 422, code: "invalid_file" },
+    ],
+  );
+
+  scenario(
+    "opencode.json with two mcp keys",
+    async (w) => {
+      const server = '{ "type": "remote", "url": "https://e.com" }';
+      await putFile(join(w.root, "opencode.json"), `{\n  "mcp": { "good": ${server} },\n  "mcp": { "other": ${server} }\n}\n`);
+    },
+    [
+      ...CONFIG_READERS("invalid_file"),
+      {
+        name: "DELETE mcp names the second key",
+        method: "DELETE",
+        path: "/mcp/good",
+        status: 422,
+        code: "invalid_file",
+        check: (b) => {
+          assert.equal(b.details.line, 3);
+          assert.equal(b.details.column, 3);
+          assert.match(b.details.error, /duplicate key "mcp" \(first at line 2\)/);
+        },
+      },
+    ],
+  );
+});
+
+describe("13.8 writes and deletes never go through a link the approval did not name", () => {
+  scenario(
+    ".opencode/skills -> the workspace root",
+    async (w) => {
+      await putFile(join(w.root, "src", "index.js"), "the user's code\n");
+      await mkdir(join(w.root, ".opencode"), { recursive: true });
+      await symlink("..", join(w.root, ".opencode", "skills"));
+    },
+    [
+      {
+        name: "DELETE skills/src (would delete the user's src/)",
+        method: "DELETE",
+        path: "/skills/src",
+        status: 422,
+        code: "symlink_in_path",
+        check: (b) => assert.equal(b.details.path, ".opencode/skills"),
+      },
+      {
+        name: "POST skill src",
+        method: "POST",
+        path: "/skills",
+        body: { name: "src", content: SKILL("src") },
+        status: 422,
+        code: "symlink_in_path",
+      },
+      {
+        name: "import skill src",
+        method: "POST",
+        path: "/import",
+        body: { skills: [{ name: "src", content: SKILL("src") }] },
+        status: 422,
+        code: "symlink_in_path",
+      },
+    ],
+  );
+
+  scenario(
+    "a skill folder, the commands folder and .opencode linked inside the workspace",
+    async (w) => {
+      await putFile(join(w.root, "docs", "alias", "SKILL.md"), SKILL("alias"));
+      await mkdir(join(w.root, ".opencode", "skills"), { recursive: true });
+      await symlink(join("..", "..", "docs", "alias"), join(w.root, ".opencode", "skills", "alias"));
+      await putFile(join(w.root, "prompts", "x.md"), "Prompt x\n");
+      await symlink(join("..", "prompts"), join(w.root, ".opencode", "commands"));
+    },
+    [
+      { name: "DELETE the linked skill", method: "DELETE", path: "/skills/alias", status: 422, code: "symlink_in_path" },
+      {
+        name: "POST over the linked skill",
+        method: "POST",
+        path: "/skills",
+        body: { name: "alias", content: SKILL("alias") },
+        status: 422,
+        code: "symlink_in_path",
+      },
+      { name: "DELETE a command in the linked folder", method: "DELETE", path: "/commands/x", status: 422, code: "symlink_in_path" },
+      {
+        name: "POST a command into it",
+        method: "POST",
+        path: "/commands",
+        body: { name: "y", template: "t" },
+        status: 422,
+        code: "symlink_in_path",
+      },
+      {
+        name: "import replace commands (would delete x through the link)",
+        method: "POST",
+        path: "/import",
+        body: { commands: [], mode: { commands: "replace" } },
+        status: 422,
+        code: "symlink_in_path",
+      },
+      { name: "reads still follow inside links", method: "GET", path: "/skills/alias", status: 200 },
+    ],
+  );
+
+  scenario(
+    ".opencode linked to a folder inside the workspace",
+    async (w) => {
+      await mkdir(join(w.root, "config", "opencode"), { recursive: true });
+      await symlink(join("config", "opencode"), join(w.root, ".opencode"));
+    },
+    [
+      {
+        name: "POST skill",
+        method: "POST",
+        path: "/skills",
+        body: { name: "fresh", content: SKILL("fresh") },
+        status: 422,
+        code: "symlink_in_path",
+      },
+      {
+        name: "POST command",
+        method: "POST",
+        path: "/commands",
+        body: { name: "fresh", template: "t" },
+        status: 422,
+        code: "symlink_in_path",
+      },
+    ],
+  );
+});
+
+describe("13.9 Windows device names are refused wherever a name becomes a file or key", () => {
+  scenario("an empty workspace", async () => {}, [
+    { name: "skill con", method: "POST", path: "/skills", body: { name: "con", content: SKILL("con") }, status: 400, code: "invalid_name" },
+    { name: "command /NUL", method: "POST", path: "/commands", body: { name: "/NUL", template: "t" }, status: 400, code: "invalid_name" },
+    { name: "command Com1", method: "POST", path: "/commands", body: { name: "Com1", template: "t" }, status: 400, code: "invalid_name" },
+    {
+      name: "mcp lpt1",
+      method: "POST",
+      path: "/mcp",
+      body: { name: "lpt1", config: { type: "remote", url: "https://e.com" } },
+      status: 400,
+      code: "invalid_name",
+    },
+    {
+      name: "import skill aux",
+      method: "POST",
+      path: "/import",
+      body: { skills: [{ name: "aux", content: SKILL("aux") }] },
+      status: 400,
+      code: "invalid_name",
+    },
+    {
+      name: "import command prn",
+      method: "POST",
+      path: "/import/preview",
+      body: { commands: [{ name: "prn", template: "t" }] },
+      status: 400,
+      code: "invalid_name",
+    },
+    { name: "command con-1 is fine", method: "POST", path: "/commands", body: { name: "con-1", template: "t" }, status: 200, writes: true },
+  ]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 7. Issue 13, bounds on harm, against a real server in a child process: each hostile request
+// answers within 2 s while /health, polled every 20 ms meanwhile, answers every time within
+// 200 ms; an export over a SKILL.md linked to /dev/zero leaves the server's RSS bounded.
+
+describe("13: hostile requests against a real port do not hold up the server", { skip: !posix && "needs mkfifo" }, () => {
+  let parent: string;
+  let server: ChildServer;
+  const ws: Record<"plain" | "redos" | "fifo" | "zero", string> = { plain: "", redos: "", fifo: "", zero: "" };
+  const url = (name: keyof typeof ws, suffix: string) => `${server.url}/workspace/${workspaceId(ws[name])}${suffix}`;
+
+  before(async () => {
+    parent = await tempDir("ows-hostile-port-");
+    for (const name of Object.keys(ws) as Array<keyof typeof ws>) {
+      ws[name] = join(parent, name);
+      await mkdir(ws[name]);
+    }
+    await putFile(
+      join(ws.redos, "opencode.json"),
+      JSON.stringify({ mcp: { [A64]: { type: "remote", url: "https://e.com" } }, tools: { deny: [EVIL_PATTERN], [EVIL_PATTERN]: false } }),
+    );
+    mkfifo(join(ws.fifo, "opencode.json"));
+    await mkdir(join(ws.fifo, ".opencode", "openwork"), { recursive: true });
+    mkfifo(join(ws.fifo, ".opencode", "openwork", "audit.jsonl"));
+    await mkdir(join(ws.zero, ".opencode", "skills", "zero"), { recursive: true });
+    await symlink("/dev/zero", join(ws.zero, ".opencode", "skills", "zero", "SKILL.md"));
+    await putFile(join(ws.zero, ".opencode", "skills", "ok", "SKILL.md"), SKILL("ok"));
+    const workspaces = Object.values(ws).flatMap((path) => ["--workspace", path]);
+    server = await startChildServer([...workspaces, "--approval", "auto", "--token", TOKEN, "--host-token", HOST_TOKEN], {
+      env: { HOME: parent, XDG_CONFIG_HOME: join(parent, ".config") },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const send = (method: string, target: string, body?: unknown) =>
+    fetch(target, {
+      method,
+      headers: body === undefined ? auth : { ...auth, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(20_000),
+    });
+
+  /** Runs `request` while /health is polled; returns its answers, its time and the slowest /health. */
+  async function whilePolled(request: () => Promise<Response[]>) {
+    let slowest = 0;
+    let polls = 0;
+    let done = false;
+    const poller = (async () => {
+      while (!done) {
+        const started = performance.now();
+        const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(20_000) });
+        await res.arrayBuffer();
+        slowest = Math.max(slowest, performance.now() - started);
+        polls++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const started = performance.now();
+    try {
+      const responses = await request();
+      const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, text: await r.text() })));
+      return { answers, ms: performance.now() - started, slowest, polls };
+    } finally {
+      done = true;
+      await poller;
+    }
+  }
+
+  const bounded = (name: string, status: number, request: () => Promise<Response>, code?: string) =>
+    test(`${name} -> ${status}${code ? ` ${code}` : ""} within 2 s, /health under 200 ms`, { timeout: 60_000 }, async () => {
+      const { answers, ms, slowest, polls } = await whilePolled(async () => [await request()]);
+      const [answer] = answers;
+      assert.equal(answer!.status, status, answer!.text.slice(0, 300));
+      if (code) assert.equal(JSON.parse(answer!.text).code, code);
+      assert.ok(ms < 2000, `answered in ${Math.round(ms)} ms`);
+      assert.ok(polls > 0 && slowest < 200, `slowest /health: ${Math.round(slowest)} ms over ${polls} polls`);
+    });
+
+  // Bodies are built before the clock starts.
+  const patch16k = JSON.stringify({ opencode: manyKeys(16_000) });
+  const import16k = JSON.stringify({ opencode: manyKeys(16_000), openwork: manyKeys(16_000) });
+  const mcp50k = JSON.stringify({ name: "wider", config: bigEnvironment(50_000) });
+  const skill80k = JSON.stringify({ skills: [{ name: "huge", content: fatFrontmatter("huge", 80_000) }] });
+
+  bounded("13.1 PATCH config with 16,000 top-level keys", 400, () => send("PATCH", url("plain", "/config"), patch16k), "invalid_payload");
+  bounded(
+    "13.1 import preview with 16,000-key parts",
+    400,
+    () => send("POST", url("plain", "/import/preview"), import16k),
+    "invalid_payload",
+  );
+  bounded("13.1 POST mcp with a 50,000-key entry", 400, () => send("POST", url("plain", "/mcp"), mcp50k), "invalid_payload");
+  bounded(
+    "13.2 import preview of a skill with 80,000 frontmatter keys",
+    400,
+    () => send("POST", url("plain", "/import/preview"), skill80k),
+    "invalid_payload",
+  );
+  bounded("13.3 GET mcp with a backtracking tools pattern and a 64-character server", 200, () => send("GET", url("redos", "/mcp")));
+  bounded("13.5 GET audit when the log is a FIFO", 422, () => send("GET", url("fifo", "/audit")), "invalid_file");
+
+  test("13.5 FIFOs do not hang requests or fill the thread pool", { timeout: 60_000 }, async () => {
+    const { answers, ms, slowest } = await whilePolled(async () => {
+      // More than libuv's 4 threads: a blocking open of each would leave none for anyone else.
+      const stuck = await Promise.all(Array.from({ length: 8 }, () => send("GET", url("fifo", "/config"))));
+      const other = await send("GET", url("plain", "/config"));
+      return [...stuck, other];
+    });
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [...Array(8).fill(422), 200],
+    );
+    assert.ok(ms < 2000, `answered in ${Math.round(ms)} ms`);
+    assert.ok(slowest < 200, `slowest /health: ${Math.round(slowest)} ms`);
+  });
+
+  test("13.5 export over a SKILL.md linked to /dev/zero answers without it; RSS stays bounded", { timeout: 60_000 }, async () => {
+    const rss = () => {
+      const status = readFileSync(`/proc/${server.proc.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+    };
+    const before = rss();
+    const { answers, ms } = await whilePolled(async () => [await send("GET", url("zero", "/export"))]);
+    assert.equal(answers[0]!.status, 200, answers[0]!.text.slice(0, 300));
+    assert.deepEqual(
+      JSON.parse(answers[0]!.text).skills.map((s: { name: string }) => s.name),
+      ["ok"],
+    );
+    assert.ok(ms < 2000, `answered in ${Math.round(ms)} ms`);
+    const grown = rss() - before;
+    assert.ok(grown < 100 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1024 / 1024)} MiB`);
+    assert.equal(server.proc.exitCode, null, "the server is still running");
+  });
 });

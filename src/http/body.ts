@@ -3,7 +3,7 @@
 // A bodiless request is never judged by its Content-Type (the OpenWork app sends one on GETs).
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, badRequest } from "../errors.js";
-import { findForbiddenKey } from "../workspace/jsonc.js";
+import { inspectJson } from "../workspace/jsonc.js";
 import type { AppEnv } from "./env.js";
 
 const tooLarge = (limit: number) => new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
@@ -51,18 +51,11 @@ function isJsonType(contentType: string | undefined): boolean {
 
 /** Deepest nesting a body may have: far beyond any real config, far below any stack limit. */
 export const MAX_JSON_DEPTH = 64;
-
-/** True when arrays/objects in `value` nest deeper than `max` (iterative: no stack to blow). */
-function nestingExceeds(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth >= max) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
+/**
+ * Most keys one object of a body may have: far beyond any real map (environment, headers, mcp),
+ * and checked right after parsing, before schema validation spends microseconds per key.
+ */
+export const MAX_JSON_KEYS = 10_000;
 
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
@@ -85,10 +78,17 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   } catch (error) {
     throw badRequest("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
   }
-  if (nestingExceeds(value, MAX_JSON_DEPTH)) {
+  // One walk for all three checks (iterative: no stack to blow; objects only: linear in the body).
+  const { tooDeep, tooWide, forbidden } = inspectJson(value, MAX_JSON_DEPTH, MAX_JSON_KEYS);
+  if (tooDeep) {
     throw badRequest("invalid_payload", `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
   }
-  const forbidden = findForbiddenKey(value);
+  if (tooWide) {
+    throw badRequest("invalid_payload", `Request body has an object with more than ${MAX_JSON_KEYS} keys`, {
+      maxKeys: MAX_JSON_KEYS,
+      path: tooWide.join("."),
+    });
+  }
   if (forbidden) {
     throw badRequest("invalid_payload", `Forbidden key "${forbidden.at(-1)}" in request body`, {
       path: forbidden.join("."),

@@ -9,6 +9,7 @@ import type { Actor } from "../http/auth.js";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
 import { resolveInside } from "../workspace/paths.js";
+import { FILE_LIMITS, openRegularFile } from "../workspace/safe-fs.js";
 import type { DecidedBy } from "./approvals.js";
 
 export type { Actor };
@@ -91,17 +92,20 @@ export class AuditLog {
     return full;
   }
 
-  /** The newest `limit` entries, newest first. */
+  /**
+   * The newest `limit` entries, newest first. The log is opened only as a regular file inside the
+   * workspace (a folder, FIFO or device there is a 422 invalid_file, never a hang); a line longer
+   * than FILE_LIMITS.auditLine is skipped as damaged, and at most `limit + 1` such lengths are
+   * scanned, so a log of blank or giant lines cannot make a read walk the whole file.
+   */
   async tail(root: string, limit: number): Promise<AuditEntry[]> {
-    let handle: import("node:fs/promises").FileHandle;
+    const opened = await openRegularFile(this.file(root), { root, label: AUDIT_LOG });
+    if (!opened) return [];
+    const { handle, info } = opened;
     try {
-      handle = await open(this.file(root), "r");
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
-    try {
-      const { size } = await handle.stat();
+      const size = info.size;
+      const maxLine = FILE_LIMITS.auditLine;
+      const budget = (limit + 1) * maxLine;
       const items: AuditEntry[] = [];
       const take = (line: Buffer) => {
         const entry = parseEntry(line.toString("utf8").trim());
@@ -109,21 +113,27 @@ export class AuditLog {
       };
       let position = size;
       let carry = Buffer.alloc(0);
-      while (position > 0 && items.length < limit) {
+      let overlong = false; // the line being read is already over the cap: drop it
+      while (position > 0 && items.length < limit && size - position < budget) {
         const length = Math.min(CHUNK, position);
         position -= length;
         const chunk = Buffer.alloc(length);
         await handle.read(chunk, 0, length, position);
-        const buffer = Buffer.concat([chunk, carry]);
+        const buffer = overlong ? chunk : Buffer.concat([chunk, carry]);
         let end = buffer.length;
         for (let i = buffer.length - 1; i >= 0 && items.length < limit; i--) {
           if (buffer[i] !== 10) continue;
-          take(buffer.subarray(i + 1, end));
+          if (!overlong) take(buffer.subarray(i + 1, end));
+          overlong = false;
           end = i;
         }
         // What precedes the first newline may be the tail of a line in the previous chunk.
-        carry = Buffer.from(buffer.subarray(0, end));
-        if (position === 0 && items.length < limit) take(carry);
+        carry = overlong ? Buffer.alloc(0) : Buffer.from(buffer.subarray(0, end));
+        if (carry.length > maxLine) {
+          overlong = true;
+          carry = Buffer.alloc(0);
+        }
+        if (position === 0 && items.length < limit && !overlong) take(carry);
       }
       return items;
     } finally {

@@ -14,6 +14,7 @@ import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderF
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
 import { readProjectConfig } from "./opencode-config.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
+import { FILE_LIMITS } from "./safe-fs.js";
 
 /** One or more `[A-Za-z0-9_-]` segments separated by `/` (a subfolder of the agents folder). */
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+){0,3}$/;
@@ -115,7 +116,7 @@ export async function listAgents(root: string, options: { onSkip?: (file: string
   const files = await agentFiles(root);
   const fromFiles = await mapLimit([...files], READ_CONCURRENCY, async ([name, file]): Promise<AgentItem | null> => {
     try {
-      const text = await readFileIfExists(file);
+      const text = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
       if (text === null) return null;
       const { data } = parseFrontmatter(text, { file });
       return itemFrom(name, data, "file", displayPath(root, file));
@@ -142,7 +143,7 @@ export async function readAgent(root: string, rawName: unknown): Promise<{ item:
   const file = (await agentFiles(root)).get(name);
   if (file !== undefined) {
     resolveInside(root, displayPath(root, file));
-    const content = await readFileIfExists(file);
+    const content = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
     if (content !== null) {
       const { data } = parseFrontmatter(content, { file: displayPath(root, file) });
       return { item: itemFrom(name, data, "file", displayPath(root, file)), content };
@@ -224,11 +225,11 @@ export async function planAgentUpsert(root: string, input: AgentUpsertInput): Pr
     text = renderFromFields(input);
   }
   const data = assertAgentLoadable(text, name);
-  const before = await readFileIfExists(file);
+  const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
   const twins: FileChange[] = [];
   for (const dir of AGENT_DIRS.slice(1)) {
     const twin = resolveWriteTarget(root, ".opencode", dir, `${name}.md`);
-    const twinText = await readFileIfExists(twin);
+    const twinText = await readFileIfExists(twin, { root, maxBytes: FILE_LIMITS.agent });
     if (twinText !== null) twins.push({ kind: "file", path: displayPath(root, twin), before: twinText, after: null });
   }
   const relativePath = displayPath(root, file);
@@ -256,7 +257,7 @@ export async function planAgentDelete(root: string, rawName: unknown): Promise<{
   const changes: FileChange[] = [];
   for (const dir of AGENT_DIRS) {
     const file = resolveWriteTarget(root, ".opencode", dir, `${name}.md`);
-    const before = await readFileIfExists(file);
+    const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
     if (before !== null) changes.push({ kind: "file", path: displayPath(root, file), before, after: null });
   }
   if (changes.length === 0) {

@@ -1,8 +1,10 @@
 // Atomic file replacement: write a temp file beside the target, fsync it, rename it over the
 // target, fsync the folder. A crash at any point leaves the old file or the new one, never a mix.
 // Temp files carry a recognisable marker so a later start can sweep the ones a crash left behind.
+// Reading is not done here: every reader goes through safe-fs.ts (regular files only, size caps,
+// containment), so no plain readFile of a workspace file remains to be tricked by a FIFO or a link.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ApiError } from "../errors.js";
 
@@ -52,16 +54,6 @@ function inTheWay(error: unknown, target: string): unknown {
   if (code !== "EEXIST" && code !== "ENOTDIR" && code !== "EISDIR") return error;
   const message = `Cannot write ${basename(target)}: a file stands where a folder should be, or a folder where the file goes`;
   return new ApiError(422, "invalid_file", message, { error: code });
-}
-
-/** Reads a file as UTF-8, or returns null when it does not exist (see isNotFound). */
-export async function readTextIfExists(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
 }
 
 export async function pathExists(path: string): Promise<boolean> {

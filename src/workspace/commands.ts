@@ -4,13 +4,15 @@
 // `.opencode/commands/<name>.md`. OpenCode 1.18 refuses the whole directory for a `null` value or a
 // non-boolean `subtask`, and a `name:` key renames the command, so a written file never has any.
 // No HTTP here; list functions are pure reads so a cache can wrap them.
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import type { FileChange } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
+import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
 
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Keeps `<name>.md` well inside every filesystem's file-name limit. */
@@ -69,7 +71,10 @@ export interface CommandPlan {
 }
 
 export interface ListCommandsOptions {
-  /** Told about every command file that was skipped because its frontmatter does not parse. */
+  /**
+   * Told about every command file (or folder) that was skipped, and why: frontmatter that does
+   * not parse, outside the workspace through a symlink, not a regular file, hard-linked, too large.
+   */
   onSkip?: (file: string, reason: string) => void;
 }
 
@@ -101,7 +106,7 @@ export function renderCommandFile(fields: CommandFields): string {
   if (typeof fields.subtask === "boolean") data.subtask = fields.subtask;
   const template = fields.template.trim();
   const text = renderFrontmatter(data, `${template}\n`);
-  const back = parseFrontmatter(text, { file: "command" });
+  const back = parseFrontmatter(text, { file: "command", source: "request" }); // e.g. a description too long for the frontmatter cap: 400
   const same =
     back.body.trim() === template &&
     Object.keys(back.data).length === Object.keys(data).length &&
@@ -123,15 +128,24 @@ function itemFrom(name: string, data: FrontmatterData, body: string, scope: Comm
   };
 }
 
-/** Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. */
-async function collectMarkdown(dir: string, prefix = "", depth = 0): Promise<Array<[string, string]>> {
+/**
+ * Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. The folder
+ * itself is read only when it lies inside `root` (a symlinked `.opencode/commands` may lead anywhere).
+ */
+async function collectMarkdown(
+  dir: string,
+  root: string,
+  onSkip?: ListCommandsOptions["onSkip"],
+  prefix = "",
+  depth = 0,
+): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
-  const entries = await readDirIfExists(dir);
+  const entries = await readListedDir(dir, depth === 0 ? root : null, onSkip, scopeRootLabel(root));
   const nested: Array<Promise<Array<[string, string]>>> = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, `${prefix}${entry.name}/`, depth + 1));
+      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, root, onSkip, `${prefix}${entry.name}/`, depth + 1));
     } else if ((entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(".md") && entry.name.length > 3) {
       out.push([`${prefix}${entry.name.slice(0, -3)}`, full]);
     }
@@ -146,13 +160,21 @@ export function commandDirs(root: string, scope: CommandScope): string[] {
   return COMMAND_DIRS.map((d) => join(base, d));
 }
 
+/** The folder a scope's command files must stay inside: the workspace, or the global folder. */
+function scopeRoot(root: string, scope: CommandScope): string {
+  return scope === "global" ? globalOpencodeDir() : root;
+}
+
+const scopeRootLabel = (root: string) => (root === globalOpencodeDir() ? root : "the workspace");
+
 /**
  * The commands of a scope: the workspace's `.opencode/commands/` and `.opencode/command/`, or
  * the global `~/.config/opencode/commands/` and `command/`. First found wins, sorted by name.
  * A file whose frontmatter does not parse is skipped (and reported to `onSkip`), never fatal.
  */
 export async function listCommands(root: string, scope: CommandScope, options: ListCommandsOptions = {}): Promise<CommandItem[]> {
-  const found = await Promise.all(commandDirs(root, scope).map((dir) => collectMarkdown(dir)));
+  const fileRoot = scopeRoot(root, scope);
+  const found = await Promise.all(commandDirs(root, scope).map((dir) => collectMarkdown(dir, fileRoot, options.onSkip)));
   const files: Array<[string, string]> = [];
   const seen = new Set<string>();
   for (const list of found) {
@@ -162,9 +184,16 @@ export async function listCommands(root: string, scope: CommandScope, options: L
       files.push([name, file]);
     }
   }
+  const rootReal = files.length > 0 ? await realRoot(fileRoot) : fileRoot;
   const items = await mapLimit(files, READ_CONCURRENCY, async ([name, file]): Promise<CommandItem | null> => {
     try {
-      const text = await readFileIfExists(file);
+      const text = await readFileIfExists(file, {
+        root: fileRoot,
+        realRoot: rootReal,
+        rootLabel: scopeRootLabel(fileRoot),
+        label: file,
+        maxBytes: FILE_LIMITS.command,
+      });
       if (text === null) return null;
       const { data, body } = parseFrontmatter(text, { file });
       return itemFrom(name, data, body, scope);
@@ -217,15 +246,10 @@ export async function planCommandUpsert(root: string, input: CommandUpsertInput)
     subtask: input.subtask !== undefined ? optionalBoolean(input.subtask, "subtask") : optionalBoolean(fromContent.subtask, "subtask"),
     template,
   };
-  return {
-    root,
-    name,
-    file,
-    relativePath: displayPath(root, file),
-    text: renderCommandFile(fields),
-    before: await readFileIfExists(file),
-    fields,
-  };
+  const relativePath = displayPath(root, file);
+  const text = renderCommandFile(fields);
+  assertFileSize(text, FILE_LIMITS.command, relativePath);
+  return { root, name, file, relativePath, text, before: await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.command }), fields };
 }
 
 /** The planned change of a command write. */
@@ -242,7 +266,7 @@ export async function planCommandDelete(root: string, name: unknown): Promise<{ 
   const changes: FileChange[] = [];
   for (const dir of COMMAND_DIRS) {
     const file = resolveWriteTarget(root, ".opencode", dir, `${valid}.md`);
-    const before = await readFileIfExists(file);
+    const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.command });
     if (before !== null) changes.push({ kind: "file", path: displayPath(root, file), before, after: null });
   }
   if (changes.length === 0) throw notFound(`Command "${valid}" not found`, { name: valid });

@@ -2,6 +2,7 @@
 // top-level keys of the OpenCode config and shallow-merges OpenWork's own block.
 import { ApiError } from "../errors.js";
 import {
+  assertEditKeyCount,
   type ConfigFile,
   configEtag,
   type JsonObject,
@@ -43,6 +44,8 @@ export function planConfigPatch(current: WorkspaceConfig, patch: ConfigPatch, if
       etag: current.etag,
     });
   }
+  assertEditKeyCount(patch.opencode, "opencode");
+  assertEditKeyCount(patch.openwork, "openwork");
   const writes: PlannedConfigEdit["writes"] = [];
   if (patch.opencode && Object.keys(patch.opencode).length > 0) {
     const { text } = planProjectConfigEdit(current.project, toChanges(patch.opencode));

@@ -3,12 +3,20 @@
 // Keys that reach a prototype (`__proto__`, `constructor`, `prototype`) are refused like in JSON files.
 // A file on disk that does not parse is a 422 `invalid_file` (line/column in details); text that
 // came in a request is a 400 `invalid_payload`.
-import { type Document, parseDocument, stringify } from "yaml";
+// Cost is bounded before the YAML parser runs: the block is at most MAX_FRONTMATTER_CHARS and
+// nests at most MAX_FRONTMATTER_DEPTH brackets (the yaml package needs ~30 µs per key and recurses
+// per level). Duplicate keys are found with one Set per mapping: yaml's own `uniqueKeys` check
+// compares each key with every earlier one, which took minutes on a 95,000-key block.
+import { type Document, isMap, isScalar, isSeq, type Node, parseDocument, stringify } from "yaml";
 import { ApiError } from "../errors.js";
-import { findForbiddenKey } from "./jsonc.js";
+import { findForbiddenKey, lineColumn } from "./jsonc.js";
 
 /** Alias expansions allowed when turning YAML into values (the yaml default is 100). */
 export const MAX_ALIAS_COUNT = 50;
+/** Longest frontmatter block (the YAML between the fences), in characters. */
+export const MAX_FRONTMATTER_CHARS = 8 * 1024;
+/** Deepest nesting of `[` / `{` in a frontmatter block. */
+export const MAX_FRONTMATTER_DEPTH = 64;
 
 export type FrontmatterData = Record<string, unknown>;
 
@@ -81,14 +89,60 @@ function findFences(text: string, start: number, options: ParseOptions): Fences 
   throw problem(options, "frontmatter is not closed by a --- line", { line: 1, column: 1 });
 }
 
+/** Deepest run of unclosed brackets (quotes ignored: an over-estimate, never an under-estimate). */
+function bracketDepth(yaml: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < yaml.length; i++) {
+    const c = yaml.charCodeAt(i);
+    if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return max;
+}
+
+/** The first key that repeats within one mapping, walking the document without recursion. */
+function findDuplicateKey(doc: Document): { key: string; offset: number } | null {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        // Scalars compare by value and type, as yaml's own check does; other keys never collide.
+        if (isScalar(key)) {
+          const id = `${typeof key.value}:${String(key.value)}`;
+          if (seen.has(id)) return { key: String(key.value), offset: key.range?.[0] ?? 0 };
+          seen.add(id);
+        } else if (key) stack.push(key);
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return null;
+}
+
 /** Parses the YAML of a frontmatter block into a plain mapping (throws 422/400). */
 function parseYamlMapping(yaml: string, options: ParseOptions): FrontmatterData {
   const firstLine = FIRST_YAML_LINE;
+  const at = (offset: number) => {
+    const { line, column } = lineColumn(yaml, offset);
+    return { line: line + firstLine - 1, column };
+  };
+  if (yaml.length > MAX_FRONTMATTER_CHARS) {
+    throw problem(options, `frontmatter is longer than ${MAX_FRONTMATTER_CHARS} characters`, { maxChars: MAX_FRONTMATTER_CHARS });
+  }
+  if (bracketDepth(yaml) > MAX_FRONTMATTER_DEPTH) {
+    throw problem(options, `frontmatter is nested deeper than ${MAX_FRONTMATTER_DEPTH} levels`, { maxDepth: MAX_FRONTMATTER_DEPTH });
+  }
   let doc: Document;
   try {
     doc = parseDocument(yaml, {
       prettyErrors: true,
-      uniqueKeys: true,
+      uniqueKeys: false,
       strict: true,
       ...(options.asEngine ? { merge: true, customTags: ["timestamp"] } : {}),
     });
@@ -103,6 +157,12 @@ function parseYamlMapping(yaml: string, options: ParseOptions): FrontmatterData 
     const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     throw problem(options, `${reason} at line ${line}, column ${column}`, { line, column, error: reason });
   }
+  const duplicate = findDuplicateKey(doc);
+  if (duplicate) {
+    const { line, column } = at(duplicate.offset);
+    const reason = `duplicate key "${duplicate.key.slice(0, 200)}"`;
+    throw problem(options, `${reason} at line ${line}, column ${column}`, { line, column, error: reason });
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -114,12 +174,7 @@ function parseYamlMapping(yaml: string, options: ParseOptions): FrontmatterData 
   if (typeof value !== "object" || Array.isArray(value)) {
     throw problem(options, "frontmatter must be a YAML mapping (key: value lines)", { line: firstLine, column: 1 });
   }
-  let forbidden: string[] | null;
-  try {
-    forbidden = findForbiddenKey(value);
-  } catch {
-    throw problem(options, "frontmatter is nested too deeply");
-  }
+  const forbidden = findForbiddenKey(value);
   if (forbidden) throw problem(options, `forbidden key "${forbidden.at(-1)}" in frontmatter`, { key: forbidden.join(".") });
   return value as FrontmatterData;
 }

@@ -1,8 +1,9 @@
-// Small helpers for listings that read many small files: bounded parallel reads and
-// "missing folder means empty" directory reads.
+// Small helpers for listings that read many small files: bounded parallel reads,
+// "missing folder means empty" directory reads, and file reads through the safe reader.
 import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { isNotFound, readTextIfExists } from "./atomic-file.js";
+import { isNotFound } from "./atomic-file.js";
+import { isFolderRefusal, type ReadOptions, readRegularFile, resolvesInside } from "./safe-fs.js";
 
 /** Files read at once by a listing: fast on 500 files, far below any open-file limit. */
 export const READ_CONCURRENCY = 32;
@@ -31,12 +32,41 @@ export async function readDirIfExists(dir: string): Promise<Dirent[]> {
   }
 }
 
-/** Like readTextIfExists, but a folder in the file's place also counts as no file. */
-export async function readFileIfExists(file: string): Promise<string | null> {
+/**
+ * A regular file inside `options.root`, at most `options.maxBytes` (see readRegularFile); null when
+ * it does not exist or a folder stands in its place. Throws for a file that is refused.
+ */
+export async function readFileIfExists(file: string, options: ReadOptions): Promise<string | null> {
   try {
-    return await readTextIfExists(file);
+    return await readRegularFile(file, options);
   } catch (error) {
-    if ((error as { code?: string }).code === "EISDIR") return null;
+    if (isFolderRefusal(error)) return null;
     throw error;
+  }
+}
+
+/**
+ * The entries of a folder a listing reads, or [] when it does not exist. A folder that resolves
+ * outside `root` through a symlink is not read at all, nor one that is a symlink loop or cannot be
+ * read (permissions): `onSkip` is told why. Subfolders found by the listing itself (real folders,
+ * not links) pass `root` as null: they were proven inside with their parent.
+ */
+export async function readListedDir(
+  dir: string,
+  root: string | null,
+  onSkip?: (path: string, reason: string) => void,
+  rootLabel = "the workspace",
+): Promise<Dirent[]> {
+  try {
+    if (root !== null && !(await resolvesInside(root, dir))) {
+      onSkip?.(dir, `folder resolves outside ${rootLabel} through a symlink; not read`);
+      return [];
+    }
+    return await readDirIfExists(dir);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "ELOOP" && code !== "EACCES" && code !== "EPERM") throw error;
+    onSkip?.(dir, code === "ELOOP" ? "folder is a symlink loop; not read" : "folder cannot be read (permission denied)");
+    return [];
   }
 }

@@ -1,11 +1,11 @@
 // MCP servers: the `mcp` map of the project config. Entries are written exactly as given (only
 // the fields OpenCode checks are validated); `disabledByTools` tells when the config's `tools`
 // block switches a server's tools off.
-import picomatch from "picomatch";
-import { badRequest, notFound } from "../errors.js";
+import { ApiError, badRequest, notFound } from "../errors.js";
 import { FORBIDDEN_KEYS } from "./jsonc.js";
 import { type ConfigEdit, type ConfigFile, type JsonObject, mcpEntryProblems, planProjectConfigEdit } from "./opencode-config.js";
 import { validateName } from "./paths.js";
+import { compileGlob, compileWildcard, isLiteralGlob, isLiteralWildcard, type Matcher } from "./wildcard.js";
 
 export interface McpItem {
   name: string;
@@ -102,13 +102,68 @@ function mcpMap(current: ConfigFile): JsonObject {
   return value;
 }
 
-/** OpenCode's own wildcard (`*` any run, `?` one character), whole-string. */
-function wildcardRegExp(pattern: string): RegExp {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${source}$`, "s");
+/** Longest `tools` pattern that is considered; a longer one never matches. */
+export const MAX_TOOLS_PATTERN_LENGTH = 256;
+/**
+ * Most matcher steps (pattern states x characters) one listing may spend on `disabledByTools`.
+ * A real config needs a few thousand; a `tools` block that needs more is a 422 invalid_file.
+ */
+export const MAX_TOOLS_MATCH_STEPS = 10_000_000;
+
+/** Which servers a config's `tools` block turns off; built once per listing. */
+export interface ToolsPolicy {
+  disables(name: string): boolean;
+}
+
+/**
+ * The `tools` block compiled for matching (see mcpDisabledByTools). Every pattern is matched in
+ * linear time (src/workspace/wildcard.ts) and the whole listing within MAX_TOOLS_MATCH_STEPS;
+ * literal `deny` entries are a set lookup. `file` names the config in the 422.
+ */
+export function toolsPolicy(tools: unknown, file = "opencode.json"): ToolsPolicy {
+  if (!isObject(tools)) return { disables: () => false };
+  const literals = new Set<string>();
+  const globs: Matcher[] = [];
+  const wildcards: Matcher[] = [];
+  const usable = (p: unknown): p is string => typeof p === "string" && p !== "" && p.length <= MAX_TOOLS_PATTERN_LENGTH;
+  const deny = tools.deny;
+  if (Array.isArray(deny)) {
+    for (const pattern of new Set(deny.filter(usable))) {
+      if (isLiteralGlob(pattern)) literals.add(pattern);
+      else globs.push(compileGlob(pattern));
+    }
+  }
+  for (const [key, value] of Object.entries(tools)) {
+    // A key without `*` or `?` names one tool, never all of a server's (`<name>_*`).
+    if (value === false && key !== "deny" && usable(key) && !isLiteralWildcard(key)) wildcards.push(compileWildcard(key));
+  }
+  let steps = 0;
+  const run = (matcher: Matcher, text: string) => {
+    if (!text.startsWith(matcher.prefix)) return false;
+    steps += matcher.cost(text);
+    if (steps > MAX_TOOLS_MATCH_STEPS) {
+      throw new ApiError(422, "invalid_file", `${file}: the "tools" patterns are too costly to check against the MCP servers`, {
+        file,
+        key: "tools",
+        maxSteps: MAX_TOOLS_MATCH_STEPS,
+      });
+    }
+    return matcher.matches(text);
+  };
+  // `mcp.*` and `mcp:*` are the same for every server: decided once.
+  const all = ["mcp.*", "mcp:*"].some((c) => literals.has(c) || globs.some((g) => run(g, c)));
+  return {
+    disables(name: string): boolean {
+      if (all) return true;
+      const candidates = [`mcp.${name}`, `mcp.${name}.*`, `mcp:${name}`, `mcp:${name}:*`];
+      if (candidates.some((c) => literals.has(c))) return true;
+      // Names the API could never have written are not matched (their cost would be unbounded).
+      if (name.length > MAX_MCP_NAME_LENGTH) return false;
+      if (globs.some((g) => candidates.some((c) => run(g, c)))) return true;
+      const tool = `${name}_*`;
+      return wildcards.some((w) => run(w, tool));
+    },
+  };
 }
 
 /**
@@ -119,31 +174,18 @@ function wildcardRegExp(pattern: string): RegExp {
  *   a key set to false whose wildcard covers every tool of the server.
  */
 export function mcpDisabledByTools(name: string, tools: unknown): boolean {
-  if (!isObject(tools)) return false;
-  const candidates = [`mcp.${name}`, `mcp.${name}.*`, `mcp:${name}`, `mcp:${name}:*`, "mcp.*", "mcp:*"];
-  const deny = tools.deny;
-  if (Array.isArray(deny)) {
-    for (const pattern of deny) {
-      if (typeof pattern !== "string" || pattern === "") continue;
-      const matches = picomatch(pattern, { dot: true });
-      if (candidates.some((c) => matches(c))) return true;
-    }
-  }
-  for (const [key, value] of Object.entries(tools)) {
-    if (value === false && key !== "deny" && wildcardRegExp(key).test(`${name}_*`)) return true;
-  }
-  return false;
+  return toolsPolicy(tools).disables(name);
 }
 
 export function listMcp(current: ConfigFile): McpItem[] {
   const value = current.value.mcp;
   if (!isObject(value)) return [];
-  const tools = current.value.tools;
+  const policy = toolsPolicy(current.value.tools, current.file);
   return Object.entries(value)
     .filter((entry): entry is [string, JsonObject] => isObject(entry[1]))
     .map(([name, config]) => {
       const item: McpItem = { name, config, source: "config.project" };
-      if (mcpDisabledByTools(name, tools)) item.disabledByTools = true;
+      if (policy.disables(name)) item.disabledByTools = true;
       return item;
     });
 }

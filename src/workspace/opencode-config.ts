@@ -3,10 +3,11 @@
 import { createHash } from "node:crypto";
 import { ApiError, badRequest } from "../errors.js";
 import { agentMapProblems } from "./agent-schema.js";
-import { readTextIfExists, writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";
 import { OPENWORK_CONFIG, PROJECT_CONFIG_FILES } from "./layout.js";
 import { resolveInside } from "./paths.js";
+import { assertFileSize, FILE_LIMITS, readRegularFile } from "./safe-fs.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -19,13 +20,25 @@ export interface ConfigFile {
   value: JsonObject;
 }
 
-/** A config file's text, or null when it does not exist; 422 invalid_file when it is a folder. */
-async function readConfigText(absolute: string, file: string): Promise<string | null> {
-  try {
-    return await readTextIfExists(absolute);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "EISDIR") throw error;
-    throw new ApiError(422, "invalid_file", `${file} is a folder, not a file`, { file });
+/**
+ * A config file's text, or null when it does not exist; 422 invalid_file when it is a folder, a
+ * FIFO or other special file, hard-linked, or over FILE_LIMITS.config (see safe-fs).
+ */
+async function readConfigText(root: string, absolute: string, file: string): Promise<string | null> {
+  return readRegularFile(absolute, { root, label: file, maxBytes: FILE_LIMITS.config });
+}
+
+/** Most top-level keys one edit (a PATCH part, an import part) may set or remove. */
+export const MAX_EDIT_KEYS = 1000;
+
+/** 400 invalid_payload when a config part of a request names more than MAX_EDIT_KEYS keys. */
+export function assertEditKeyCount(part: JsonObject | undefined, name: string): void {
+  if (part === undefined) return;
+  let count = 0;
+  for (const _ in part) {
+    if (++count > MAX_EDIT_KEYS) {
+      throw badRequest("invalid_payload", `${name} has more than ${MAX_EDIT_KEYS} top-level keys`, { part: name, maxKeys: MAX_EDIT_KEYS });
+    }
   }
 }
 
@@ -37,7 +50,7 @@ async function readConfigText(absolute: string, file: string): Promise<string | 
 export async function readProjectConfig(root: string): Promise<ConfigFile> {
   for (const file of PROJECT_CONFIG_FILES) {
     const absolute = resolveInside(root, file);
-    const text = await readConfigText(absolute, file);
+    const text = await readConfigText(root, absolute, file);
     if (text !== null) return { file, absolute, text, value: parseJsoncObject(text, file) };
   }
   const file = "opencode.json";
@@ -46,7 +59,7 @@ export async function readProjectConfig(root: string): Promise<ConfigFile> {
 
 export async function readOpenworkConfig(root: string): Promise<ConfigFile> {
   const absolute = resolveInside(root, OPENWORK_CONFIG);
-  const text = await readConfigText(absolute, OPENWORK_CONFIG);
+  const text = await readConfigText(root, absolute, OPENWORK_CONFIG);
   return { file: OPENWORK_CONFIG, absolute, text, value: text === null ? {} : parseJsoncObject(text, OPENWORK_CONFIG) };
 }
 
@@ -134,6 +147,7 @@ export interface ConfigEdit {
  */
 export function planKeyEdit(current: ConfigFile, changes: JsonObject): ConfigEdit {
   const text = setTopLevelKeys(current.text ?? "{}\n", changes);
+  if (text !== current.text) assertFileSize(text, FILE_LIMITS.config, current.file);
   return { text, value: parseJsoncObject(text, current.file) };
 }
 

@@ -1,9 +1,10 @@
 // Path containment: every path we build from a request must stay inside its workspace,
 // both lexically (no `..`, no absolute segments) and after symlinks are resolved. Names taken
-// from a request are checked (validateName) before any path is built from them.
+// from a request are checked (validateName) before any path is built from them. A write or
+// delete goes only where its approval says: resolveWriteTarget refuses any symlink on the way.
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { badRequest } from "../errors.js";
+import { ApiError, badRequest } from "../errors.js";
 
 /** True when `child` is `root` itself or lies below it (not merely sharing a prefix). */
 export function isInside(root: string, child: string): boolean {
@@ -70,34 +71,54 @@ export function resolveInside(root: string, ...segments: string[]): string {
 }
 
 /**
- * The absolute path of a write or delete target inside `root`: contained (as `resolveInside`), and
- * with no symbolic link on the way below the root. A write or delete then lands exactly on the
- * path the approver was shown, never through a link to somewhere else (even inside the workspace,
- * where a linked `.opencode/skills` would turn "delete .opencode/skills/src" into deleting `src/`).
+ * The path a write or delete names, proven to be reached without following a symlink anywhere
+ * below the workspace root, so the change lands exactly where the approval said (with
+ * `.opencode/skills` linked to the workspace root, deleting skill `src` would otherwise delete the
+ * user's `src/`). 400 path_escape when the path leads out of the workspace (resolveInside), 422
+ * symlink_in_path when a component is a symlink that stays inside. Components that do not exist
+ * yet are fine: they are created as real folders. Also for a link as the last component: a write
+ * would go through it, and a delete of "the skill folder" would not delete what was listed.
  */
 export function resolveWriteTarget(root: string, ...segments: string[]): string {
   const target = resolveInside(root, ...segments);
-  let current = resolve(root);
-  for (const part of relative(current, target).split(sep).filter(Boolean)) {
+  const base = resolve(root);
+  let current = base;
+  for (const part of relative(base, target).split(sep)) {
+    if (part === "") continue;
     current = join(current, part);
     let isLink: boolean;
     try {
       isLink = lstatSync(current).isSymbolicLink();
-    } catch {
-      break; // nothing there yet: it will be created as a plain folder or file
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return target;
+      throw error;
     }
     if (isLink) {
-      throw badRequest(
-        "path_escape",
-        `${displayPath(root, target)} is reached through the symbolic link ${displayPath(root, current)}; writes never follow links`,
-        {
-          path: displayPath(root, target),
-          link: displayPath(root, current),
-        },
+      const link = displayPath(base, current);
+      const named = displayPath(base, target);
+      throw new ApiError(
+        422,
+        "symlink_in_path",
+        `${link} is a symlink: ${named} would be written or deleted through it, somewhere the approval does not name`,
+        { path: link, target: named },
       );
     }
   }
   return target;
+}
+
+/**
+ * Names Windows reserves for devices, in any case, with or without an extension and with trailing
+ * dots or spaces (`con`, `NUL.md`, `com1.tar.gz`, `aux .`): a file named so cannot be created or
+ * read there. Refused for every name a request gives (skills, commands, MCP servers, agents).
+ */
+export function isWindowsReservedName(name: string): boolean {
+  const stem = name
+    .replace(/[. ]+$/, "")
+    .split(".")[0]!
+    .trimEnd();
+  return /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)$/i.test(stem);
 }
 
 /** How one kind of name taken from a request (skill, command, MCP server) is checked. */
@@ -120,6 +141,11 @@ export function validateName(raw: unknown, rule: NameRule): string {
   }
   if (!rule.pattern.test(raw) || rule.reserved?.has(raw)) {
     throw badRequest("invalid_name", `${rule.label} must ${rule.must}`, { pattern: rule.pattern.source });
+  }
+  if (isWindowsReservedName(raw)) {
+    throw badRequest("invalid_name", `${rule.label} "${raw}" is a device name on Windows (con, prn, aux, nul, com1-9, lpt1-9)`, {
+      reserved: true,
+    });
   }
   return raw;
 }

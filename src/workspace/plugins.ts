@@ -4,11 +4,12 @@
 // never written.
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import { readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { readFileIfExists, readListedDir } from "./fs-list.js";
 import { parseJsoncObject } from "./jsonc.js";
 import { globalOpencodeDir } from "./layout.js";
 import { type ConfigEdit, type ConfigFile, type JsonObject, planProjectConfigEdit } from "./opencode-config.js";
 import { displayPath } from "./paths.js";
+import { FILE_LIMITS, resolvesInside } from "./safe-fs.js";
 
 export type PluginSource = "config" | "dir.project" | "dir.global";
 export interface PluginItem {
@@ -81,11 +82,15 @@ function listedSpecs(config: JsonObject): string[] {
   return [];
 }
 
-async function pluginFiles(dir: string): Promise<string[]> {
-  return (await readDirIfExists(dir))
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && PLUGIN_FILE.test(e.name))
-    .map((e) => e.name)
-    .sort();
+/** Plugin file names in `dir`; only what lies inside `root` (a symlinked folder or file may lead anywhere). */
+async function pluginFiles(dir: string, root: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const e of await readListedDir(dir, root)) {
+    if (!PLUGIN_FILE.test(e.name) || !(e.isFile() || e.isSymbolicLink())) continue;
+    if (e.isSymbolicLink() && !(await resolvesInside(root, join(dir, e.name)))) continue;
+    names.push(e.name);
+  }
+  return names.sort();
 }
 
 /** The global OpenCode config's plugin specs (a broken global file is skipped, not fatal). */
@@ -93,10 +98,9 @@ async function globalConfigSpecs(): Promise<string[]> {
   const dir = globalOpencodeDir();
   const specs: string[] = [];
   for (const file of ["config.json", "opencode.json", "opencode.jsonc"]) {
-    const text = await readFileIfExists(join(dir, file));
-    if (text === null) continue;
     try {
-      specs.push(...listedSpecs(parseJsoncObject(text, file)));
+      const text = await readFileIfExists(join(dir, file), { root: dir, rootLabel: dir, label: file, maxBytes: FILE_LIMITS.config });
+      if (text !== null) specs.push(...listedSpecs(parseJsoncObject(text, file)));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
@@ -114,14 +118,14 @@ export async function listPlugins(root: string, project: ConfigFile, includeGlob
   if (includeGlobal) {
     const globalDir = globalOpencodeDir();
     for (const sub of PLUGIN_DIRS) {
-      for (const name of await pluginFiles(join(globalDir, sub))) {
+      for (const name of await pluginFiles(join(globalDir, sub), globalDir)) {
         items.push({ spec: name, source: "dir.global", scope: "global", path: join(globalDir, sub, name) });
       }
     }
   }
   for (const sub of PLUGIN_DIRS) {
     const dir = join(root, ".opencode", sub);
-    for (const name of await pluginFiles(dir)) {
+    for (const name of await pluginFiles(dir, root)) {
       items.push({ spec: name, source: "dir.project", scope: "project", path: displayPath(root, join(dir, name)) });
     }
   }

@@ -9,9 +9,10 @@ import { ApiError, badRequest, notFound } from "../errors.js";
 import { isNotFound, pathExists } from "./atomic-file.js";
 import { type FileChange, type FolderRemoval, folderRemoval } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
+import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
 
 export const SKILL_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SKILL_NAME_MAX = 64;
@@ -34,7 +35,11 @@ export interface SkillItem {
 
 export interface ListSkillsOptions {
   includeGlobal?: boolean;
-  /** Told about every SKILL.md that was skipped (bad frontmatter, wrong name, no description). */
+  /**
+   * Told about every SKILL.md (or skill folder) that was skipped, and why: bad frontmatter, wrong
+   * name, no description, outside its root through a symlink, not a regular file, hard-linked,
+   * too large.
+   */
   onSkip?: (file: string, reason: string) => void;
 }
 
@@ -83,8 +88,24 @@ function skillProblem(data: FrontmatterData, folder: string): string | null {
   return null;
 }
 
-function globalSkillDirs(): string[] {
-  return [join(globalOpencodeDir(), "skills"), join(globalClaudeDir(), "skills")];
+/**
+ * A folder skills are read from, and the root its files must stay inside after symlinks: the
+ * workspace, or the parent folder (up to the git root) it belongs to, or its global folder.
+ */
+interface SkillFolder {
+  dir: string;
+  scope: SkillScope;
+  root: string;
+  rootLabel: string;
+}
+
+function globalSkillFolders(): SkillFolder[] {
+  return [globalOpencodeDir(), globalClaudeDir()].map((root) => ({
+    dir: join(root, "skills"),
+    scope: "global" as const,
+    root,
+    rootLabel: root,
+  }));
 }
 
 /** The workspace and its parents up to and including the first one holding `.git` (else up to /). */
@@ -101,13 +122,15 @@ export async function projectAncestors(root: string): Promise<string[]> {
   return out;
 }
 
-async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
-  const entries = (await readDirIfExists(dir)).filter((e) => e.isDirectory() || e.isSymbolicLink());
+async function readSkillFolder(folder: SkillFolder, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
+  const { dir, scope, root, rootLabel } = folder;
+  const entries = (await readListedDir(dir, root, onSkip, rootLabel)).filter((e) => e.isDirectory() || e.isSymbolicLink());
+  const rootReal = entries.length > 0 ? await realRoot(root) : root;
   const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
     const file = join(dir, entry.name, SKILL_FILE);
     let text: string | null;
     try {
-      text = await readFileIfExists(file);
+      text = await readFileIfExists(file, { root, realRoot: rootReal, rootLabel, label: file, maxBytes: FILE_LIMITS.skill });
     } catch (error) {
       onSkip?.(file, `unreadable: ${(error as Error).message}`);
       return null;
@@ -135,18 +158,20 @@ async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkil
  * Sorted by name. Files that do not parse are skipped (and reported to `onSkip`), never fatal.
  */
 export async function listSkills(root: string, options: ListSkillsOptions = {}): Promise<SkillItem[]> {
-  const globals = globalSkillDirs();
-  const globalSet = new Set(globals.map((d) => resolve(d)));
-  const folders: Array<{ dir: string; scope: SkillScope }> = [];
+  const globals = globalSkillFolders();
+  const globalSet = new Set(globals.map((f) => resolve(f.dir)));
+  const folders: SkillFolder[] = [];
   for (const ancestor of await projectAncestors(root)) {
     for (const sub of PROJECT_SKILL_DIRS) {
       const dir = join(ancestor, sub);
       // A workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's.
-      if (!globalSet.has(resolve(dir))) folders.push({ dir, scope: "project" });
+      if (globalSet.has(resolve(dir))) continue;
+      const own = ancestor === resolve(root);
+      folders.push({ dir, scope: "project", root: ancestor, rootLabel: own ? "the workspace" : ancestor });
     }
   }
-  if (options.includeGlobal) for (const dir of globals) folders.push({ dir, scope: "global" });
-  const lists = await Promise.all(folders.map((f) => readSkillFolder(f.dir, f.scope, options.onSkip)));
+  if (options.includeGlobal) folders.push(...globals);
+  const lists = await Promise.all(folders.map((f) => readSkillFolder(f, options.onSkip)));
   const byName = new Map<string, SkillItem>();
   for (const list of lists) {
     for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
@@ -154,9 +179,11 @@ export async function listSkills(root: string, options: ListSkillsOptions = {}):
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function managedPaths(root: string, name: string) {
-  const dir = resolveInside(root, MANAGED_SKILLS_DIR, name);
-  const file = resolveInside(root, MANAGED_SKILLS_DIR, name, SKILL_FILE);
+/** `.opencode/skills/<name>/` and its SKILL.md; `forWrite` refuses any symlink on the way (resolveWriteTarget). */
+function managedPaths(root: string, name: string, forWrite = false) {
+  const resolvePath = forWrite ? resolveWriteTarget : resolveInside;
+  const dir = resolvePath(root, MANAGED_SKILLS_DIR, name);
+  const file = resolvePath(root, MANAGED_SKILLS_DIR, name, SKILL_FILE);
   return { dir, file, relativePath: displayPath(root, file) };
 }
 
@@ -168,7 +195,7 @@ function managedPaths(root: string, name: string) {
 export async function readProjectSkill(root: string, name: unknown): Promise<{ item: SkillItem; content: string }> {
   const valid = validateSkillName(name);
   const { file, relativePath } = managedPaths(root, valid);
-  const content = await readFileIfExists(file);
+  const content = await readFileIfExists(file, { root, label: relativePath, maxBytes: FILE_LIMITS.skill });
   if (content === null) throw notFound(`Skill "${valid}" not found`, { name: valid });
   const { data } = parseFrontmatter(content, { file: relativePath });
   const problem = skillProblem(data, valid);
@@ -176,9 +203,9 @@ export async function readProjectSkill(root: string, name: unknown): Promise<{ i
   return { item: { name: valid, path: file, description: (data.description as string).trim(), scope: "project" }, content };
 }
 
-/** The text of a skill found by `listSkills` (for export). */
-export async function readSkillFile(item: SkillItem): Promise<string> {
-  const content = await readFileIfExists(item.path);
+/** The text of a skill found by `listSkills` in the workspace `root` (for export). */
+export async function readSkillFile(item: SkillItem, root: string): Promise<string> {
+  const content = await readFileIfExists(item.path, { root, label: displayPath(root, item.path), maxBytes: FILE_LIMITS.skill });
   if (content === null) throw notFound(`Skill "${item.name}" not found`, { name: item.name });
   return content;
 }
@@ -223,8 +250,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
   if (input.content.includes("\0")) throw badRequest("invalid_payload", "content must not contain NUL bytes", { field: "content" });
   const content = input.content;
   const requested = optionalString(input.description, "description");
-  const { dir, file, relativePath } = managedPaths(root, name);
-  resolveWriteTarget(root, relativePath); // no link on the way: the write lands where it is shown
+  const { dir, file, relativePath } = managedPaths(root, name, true);
 
   const parsed = parseFrontmatter(content, { file: "content", source: "request" });
   const { data } = parsed;
@@ -297,7 +323,8 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     text = rerender();
     if (!accepted(text)) throw badRequest("invalid_payload", "content cannot be turned into a valid SKILL.md", { field: "content" });
   }
-  const before = await readFileIfExists(file);
+  assertFileSize(text, FILE_LIMITS.skill, relativePath);
+  const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.skill });
   return {
     root,
     name,

@@ -19,8 +19,9 @@ import {
   planCommandUpsert,
   validateCommandName,
 } from "./commands.js";
-import { readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists } from "./fs-list.js";
 import {
+  assertEditKeyCount,
   type ConfigEdit,
   type JsonObject,
   planKeyEdit,
@@ -29,6 +30,7 @@ import {
   readProjectConfig,
 } from "./opencode-config.js";
 import { isContained, isInside, resolveInside } from "./paths.js";
+import { FILE_LIMITS } from "./safe-fs.js";
 import { listSkills, MANAGED_SKILLS_DIR, planSkillUpsert, readSkillFile, type SkillPlan, skillChange } from "./skills.js";
 
 export type ImportMode = "merge" | "replace";
@@ -135,7 +137,7 @@ async function workspaceAgents(root: string): Promise<ExportedAgent[]> {
     if (item.source !== "file" || item.path === undefined) continue;
     const file = join(root, item.path);
     if (!isContained(root, file)) continue;
-    const content = await readFileIfExists(file);
+    const content = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
     if (content !== null) out.push({ name: item.name, description: item.description, content });
   }
   return out;
@@ -153,9 +155,11 @@ export async function exportWorkspace(root: string, workspaceId: string): Promis
     listCommands(root, "workspace"),
     workspaceAgents(root),
   ]);
-  const exportedSkills = await Promise.all(
-    skills.map(async (item) => ({ name: item.name, description: item.description, content: await readSkillFile(item) })),
-  );
+  const exportedSkills = await mapLimit(skills, READ_CONCURRENCY, async (item) => ({
+    name: item.name,
+    description: item.description,
+    content: await readSkillFile(item, root),
+  }));
   return {
     workspaceId,
     exportedAt: Date.now(),
@@ -228,6 +232,8 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
   if (present.length === 0) {
     throw badRequest("invalid_payload", "Import needs at least one of: opencode, openwork, skills, commands, agents");
   }
+  assertEditKeyCount(input.opencode, "opencode");
+  assertEditKeyCount(input.openwork, "openwork");
   const mode = (part: ImportPart): ImportMode => input.mode?.[part] ?? "merge";
   const changes: ImportChanges = {
     opencode: emptyChanges(),
@@ -330,7 +336,7 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
       seen.add(planned.name);
       const onDisk = planned.before;
       const twinPath = `.opencode/command/${planned.name}.md`;
-      const twin = await readFileIfExists(resolveInside(root, twinPath));
+      const twin = await readFileIfExists(resolveInside(root, twinPath), { root, maxBytes: FILE_LIMITS.command });
       if (!existing.has(planned.name) && onDisk === null) changes.commands.added.push(planned.name);
       else if (onDisk !== planned.text || twin !== null) changes.commands.changed.push(planned.name);
       else continue;
@@ -343,6 +349,8 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
       plan.paths.push(planned.relativePath);
     }
     if (mode("commands") === "replace") {
+      // Both folders are replaced: refuse (path_escape) when one leads out of the workspace.
+      for (const dir of COMMAND_DIRS) resolveInside(root, ".opencode", dir);
       for (const name of existing.keys()) {
         if (seen.has(name) || !importableCommandName(name)) continue;
         const removal = await planCommandDelete(root, name);
