@@ -84,6 +84,16 @@ describe("(a) the response check", () => {
     assert.match(JSON.stringify((await json(res)).details.problem), /items\.1\.scope/);
   });
 
+  test("a field the schema does not document fails it (zod would silently drop it)", async () => {
+    const leaky = { getHealth: () => ({ ok: true, version: "1", uptimeMs: 5, hostToken: "secret" }) as never };
+    const res = await appWith(leaky).request("/health");
+    assert.equal(res.status, 500);
+    assert.deepEqual((await json(res)).details.problem, { undocumented: ["hostToken"] });
+    const nested = appWith({ whoami: () => ({ kind: "host", scope: "owner", workspaces: [], extra: { deep: 1 } }) as never });
+    const deep = await nested.request("/whoami", { headers: { "X-OpenWork-Host-Token": HOST_TOKEN } });
+    assert.deepEqual((await json(deep)).details.problem, { undocumented: ["extra"] });
+  });
+
   test("a success answer with another status than documented fails it", async () => {
     const created = { id: "tok_1", scope: "viewer", label: "phone", createdAt: 1, token: "owt_x" } as const;
     const app = appWith({ createToken: (c) => c.json(created, 200) });

@@ -4,6 +4,7 @@
 // (and the few marked `mounted`) is registered a second time under `/w/:id`. In the tests,
 // every JSON answer is also checked against the operation's response schema, so a route that
 // answers something undocumented fails.
+import { isDeepStrictEqual } from "node:util";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { errorBody } from "../contract/entities.js";
@@ -157,8 +158,12 @@ async function checkAnswer(id: OperationId, route: RouteInfo, res: Response, log
   let problem: unknown;
   if (res.status < 400 && res.status !== expected) problem = `status ${res.status}, documented ${expected}`;
   else {
-    const result = schema.safeParse(await res.clone().json());
+    const raw = await res.clone().json();
+    const result = schema.safeParse(raw);
     if (!result.success) problem = describeIssues(result.error);
+    // zod drops fields it does not know: an answer that loses something in parsing carries an
+    // undocumented field.
+    else if (!isDeepStrictEqual(result.data, raw)) problem = { undocumented: undocumentedPaths(raw, result.data).slice(0, 10) };
   }
   if (problem === undefined) return res;
   logger.error({ operation: id, problem }, "response does not match its schema");
@@ -166,6 +171,19 @@ async function checkAnswer(id: OperationId, route: RouteInfo, res: Response, log
     JSON.stringify({ code: "internal_error", message: `Response of ${id} does not match its schema`, details: { problem } }),
     { status: 500, headers: { "Content-Type": "application/json" } },
   );
+}
+
+/** Paths present in `raw` but missing from `parsed` (what the schema does not document). */
+function undocumentedPaths(raw: unknown, parsed: unknown, at = ""): string[] {
+  if (raw === null || typeof raw !== "object") return [];
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const next = (parsed as Record<string, unknown> | null)?.[key];
+    const path = at ? `${at}.${key}` : key;
+    if (next === undefined && value !== undefined) out.push(path);
+    else out.push(...undocumentedPaths(value, next, path));
+  }
+  return out;
 }
 
 export function registerOperations(app: Hono<AppEnv>, handlers: Handlers, options: RegisterOptions): void {

@@ -92,9 +92,17 @@ class SseReader {
   }
   async until(match: (event: any) => boolean, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
+    const seen: string[] = [];
     for (;;) {
-      const event = await this.next(Math.max(1, deadline - Date.now()));
+      let event: any;
+      try {
+        event = await this.next(Math.max(1, deadline - Date.now()));
+      } catch (error) {
+        // Say what did arrive, so a miss can be told from a stall.
+        throw new Error(`${(error as Error).message}; events seen meanwhile: ${seen.join(", ") || "none"}`);
+      }
       if (match(event)) return event;
+      seen.push(String((event.payload ?? event).type));
     }
   }
   cancel() {
