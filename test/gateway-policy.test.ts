@@ -340,6 +340,17 @@ describe("gateway policy: SPEC 9 row by row", () => {
     });
   }
 
+  it("refuses engine-wide reads to a token bound to some workspaces, whatever its scope", () => {
+    const seg = (path: string) => enginePathSegments(path)!;
+    for (const path of ["/global/event", "/project", "/project/current", "/experimental/session"]) {
+      assert.equal(decide("viewer", "GET", seg(path)), null, `${path} unbound`);
+      assert.equal(decide("owner", "GET", seg(path), true)?.details.bound, true, `${path} bound`);
+    }
+    // Its own directory's reads are not engine-wide.
+    for (const path of ["/event", "/session", "/config", "/file/content"])
+      assert.equal(decide("viewer", "GET", seg(path), true), null, path);
+  });
+
   it("names the approval-gated route in a refusal", () => {
     const refusal = (method: string, path: string) => decide("collaborator", method, enginePathSegments(path)!);
     assert.equal(refusal("PATCH", "/config")?.details.use, "PATCH /workspace/{id}/config");

@@ -87,6 +87,7 @@ export function gatewayRoutes(s: Services) {
       mount,
       target: engineTarget(workspace),
       scope: access.actor.scope,
+      bound: access.workspaces !== null,
       bodyLimit: c.get("bodyLimit") ?? s.settings.bodyLimitBytes,
     });
     const body = res.headers.get("Content-Type")?.startsWith("text/event-stream") ? endsWithToken(s, access, res.body) : res.body;

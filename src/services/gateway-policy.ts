@@ -24,6 +24,11 @@ export interface GatewayRule {
   why: string;
   /** The approval-gated openwork route to use instead, for owner-only writes that have one. */
   use?: string;
+  /**
+   * Shows what the engine does for every directory it serves, not one workspace's: refused to a
+   * token bound to some workspaces (an engine often serves several).
+   */
+  engineWide?: boolean;
 }
 
 const owner = (methods: MethodClass, path: string, why: string, use?: string): GatewayRule => ({
@@ -34,6 +39,7 @@ const owner = (methods: MethodClass, path: string, why: string, use?: string): G
   ...(use ? { use } : {}),
 });
 const viewer = (path: string, why: string): GatewayRule => ({ methods: "read", path, scope: "viewer", why });
+const engineWide = (path: string, why: string): GatewayRule => ({ ...viewer(path, why), engineWide: true });
 const collaborator = (path: string, why: string): GatewayRule => ({ methods: "write", path, scope: "collaborator", why });
 
 export const GATEWAY_RULES: readonly GatewayRule[] = [
@@ -63,7 +69,7 @@ export const GATEWAY_RULES: readonly GatewayRule[] = [
   // Viewer: reads.
   viewer("/session/**", "sessions and messages"),
   viewer("/event", "the event stream"),
-  viewer("/global/event", "the event stream"),
+  engineWide("/global/event", "the event stream of every directory the engine serves"),
   viewer("/global/health", "health"),
   viewer("/config", "the effective config"),
   viewer("/config/providers", "provider list"),
@@ -76,13 +82,13 @@ export const GATEWAY_RULES: readonly GatewayRule[] = [
   viewer("/file/**", "files of the directory"),
   viewer("/vcs/**", "git status and diffs"),
   viewer("/path", "paths"),
-  viewer("/project/**", "projects"),
+  engineWide("/project/**", "every project the engine knows"),
   viewer("/lsp", "LSP status"),
   viewer("/formatter", "formatter status"),
   viewer("/mcp", "MCP status"),
   viewer("/question", "pending questions"),
   viewer("/permission", "pending permission prompts"),
-  viewer("/experimental/session", "sessions"),
+  engineWide("/experimental/session", "sessions of every directory"),
   viewer("/experimental/capabilities", "feature flags"),
   viewer("/experimental/tool/**", "tool list"),
   viewer("/api/health", "health"),
@@ -177,11 +183,22 @@ export type Refusal =
   | { kind: "forbidden"; message: string; details: Record<string, unknown> }
   | { kind: "invalid_path"; message: string; details: Record<string, unknown> };
 
-/** Null when `scope` may make the call, else why not (with the openwork route to use, if any). */
-export function decide(scope: Scope, method: string, segments: readonly string[]): Refusal | null {
+/**
+ * Null when `scope` may make the call, else why not (with the openwork route to use, if any).
+ * `bound`: the token reaches only some workspaces, so nothing engine-wide.
+ */
+export function decide(scope: Scope, method: string, segments: readonly string[], bound = false): Refusal | null {
   const rule = ruleFor(method, segments);
-  if (scopeAllows(scope, rule.scope)) return null;
   const path = `/${segments.join("/")}`;
+  if (bound && rule.engineWide) {
+    return forbidden(`${method} ${path} shows every directory the engine serves; this token is limited to some workspaces`, {
+      method,
+      path,
+      reason: rule.why,
+      bound: true,
+    });
+  }
+  if (scopeAllows(scope, rule.scope)) return null;
   return {
     kind: "forbidden",
     message: rule.use

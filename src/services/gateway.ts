@@ -46,6 +46,8 @@ export interface ForwardRequest {
   mount: string;
   target: EngineTarget;
   scope: Scope;
+  /** The caller's token reaches only some workspaces (engine-wide reads are refused). */
+  bound?: boolean;
   /** Request body cap in bytes. */
   bodyLimit: number;
 }
@@ -207,7 +209,7 @@ export class Gateway {
         path: req.enginePath.slice(0, 300),
       });
     }
-    const refusal = decide(scope, method, segments);
+    const refusal = decide(scope, method, segments, req.bound === true);
     if (refusal) throw refusalError(refusal);
     const incomingUrl = new URL(request.url);
     const query = new URLSearchParams(incomingUrl.search);

@@ -20,6 +20,8 @@ let engine: Engine;
 let server: ChildServer;
 let ws: string;
 let outsideDir: string;
+/** A second workspace, without an engine, for tokens bound to it. */
+let otherDir: string;
 
 function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, base = server.url) {
   return fetch(`${base}${path}`, {
@@ -123,10 +125,13 @@ before(async () => {
   ws = workspaceId(engine.repo);
   outsideDir = await mkdtemp(join(tmpdir(), "ows-outside-"));
   await writeFile(join(outsideDir, "secret.txt"), "top-secret-42\n");
+  otherDir = await mkdtemp(join(tmpdir(), "ows-other-"));
   server = await startChildServer(
     [
       "--workspace",
       engine.repo,
+      "--workspace",
+      otherDir,
       "--token",
       TOKEN,
       "--host-token",
@@ -146,6 +151,7 @@ after(async () => {
   await server?.stop().catch(() => {});
   await engine?.stop();
   if (outsideDir) await rm(outsideDir, { recursive: true, force: true });
+  if (otherDir) await rm(otherDir, { recursive: true, force: true });
 });
 
 describe("OpenCode gateway against a real engine", { timeout: 180_000 }, () => {
@@ -206,6 +212,50 @@ describe("OpenCode gateway against a real engine", { timeout: 180_000 }, () => {
     const pty = await api("GET", "/opencode/pty", undefined, { "X-OpenWork-Host-Token": HOST_TOKEN });
     assert.equal(pty.status, 200, await pty.clone().text());
     assert.ok(Array.isArray(await pty.json()));
+  });
+
+  test("scoped tokens: a viewer reads sessions and events but drives nothing; a bound token reaches only its workspace's engine; an owner token reaches the owner routes", async () => {
+    const mint = async (scope: string, workspaces?: string[]) =>
+      (
+        await ok(
+          await api(
+            "POST",
+            "/tokens",
+            { scope, label: `gateway ${scope}`, ...(workspaces ? { workspaces } : {}) },
+            { "X-OpenWork-Host-Token": HOST_TOKEN },
+          ),
+          201,
+        )
+      ).token as string;
+    const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const viewer = await mint("viewer");
+    const sessions = await ok<unknown[]>(await api("GET", "/opencode/session", undefined, as(viewer)));
+    assert.ok(Array.isArray(sessions));
+    const stream = await api("GET", `/w/${ws}/opencode/event`, undefined, { ...as(viewer), Accept: "text/event-stream" });
+    assert.equal(stream.status, 200);
+    const events = new SseReader(stream);
+    assert.equal(typeof (await events.next()).type, "string");
+    await events.cancel();
+    const before = (await engineGet<unknown[]>("/session")).length;
+    const post = await refused(await api("POST", "/opencode/session", { title: "viewer" }, as(viewer)), 403, "proxy_forbidden");
+    assert.equal(post.details.required, "collaborator");
+    await refused(await api("POST", "/opencode/permission/per_x/reply", { reply: "always" }, as(viewer)), 403, "proxy_forbidden");
+    assert.equal((await engineGet<unknown[]>("/session")).length, before, "the engine never heard of it");
+
+    // Bound to the other workspace: this workspace's engine is out of reach, by either path.
+    const bound = await mint("collaborator", [workspaceId(otherDir)]);
+    await refused(await api("GET", `/w/${ws}/opencode/session`, undefined, as(bound)), 403, "workspace_forbidden");
+    await refused(await api("GET", "/opencode/session", undefined, as(bound)), 400, "opencode_not_configured");
+    // Bound to this workspace: its engine, but nothing engine-wide (other directories' events, projects).
+    const mine = await mint("viewer", [ws]);
+    assert.equal((await api("GET", "/opencode/session", undefined, as(mine))).status, 200);
+    const wide = await refused(await api("GET", `/w/${ws}/opencode/global/event`, undefined, as(mine)), 403, "proxy_forbidden");
+    assert.equal(wide.details.bound, true);
+    await refused(await api("GET", "/opencode/project", undefined, as(mine)), 403, "proxy_forbidden");
+
+    const owner = await mint("owner");
+    const pty = await api("GET", "/opencode/pty", undefined, as(owner));
+    assert.equal(pty.status, 200, await pty.clone().text());
   });
 
   test("a wrong token never reaches the engine", async () => {
