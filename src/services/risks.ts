@@ -4,8 +4,8 @@
 // Read from the planned bytes themselves, never from what the client says it is doing.
 
 import { isDeepStrictEqual } from "node:util";
-import { parse } from "jsonc-parser";
-import { maskSecrets, type PlannedChange } from "../workspace/change-set.js";
+import { type Node, parse, parseTree } from "jsonc-parser";
+import { MASK, type PlannedChange, type TextMask } from "../workspace/change-set.js";
 import { parseFrontmatter } from "../workspace/frontmatter.js";
 
 export const RISK_KINDS = ["executes_code", "network", "permission", "removes", "secrets"] as const;
@@ -21,8 +21,7 @@ export const ALWAYS_ASKED: ReadonlySet<RiskKind> = new Set(["executes_code", "pe
 
 const MESSAGE_CAP = 400;
 const MAX_RISKS = 60;
-/** Values shorter than this are not masked (they would mask half the text and protect nothing). */
-const MIN_SECRET_LENGTH = 4;
+/** A key whose value (and everything below it) is a secret wherever it appears in a config. */
 const SECRET_KEY = /(api[_-]?key|token|secret|password|passwd|credential|private[_-]?key|authorization|cookie)/i;
 const CONFIG_FILE = /^(\.opencode\/)?opencode\.jsonc?$/;
 const COMMAND_FILE = /^\.opencode\/commands?\/(.+)\.md$/;
@@ -51,22 +50,63 @@ function commandLine(command: unknown): string {
 
 const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? "nothing"));
 
-/** Every string value under a key that names a secret, plus MCP environment and header values. */
-function collectSecrets(config: Json, out: Set<string>): void {
-  const visit = (value: unknown, key: string, depth: number, inSecretMap: boolean) => {
-    if (depth > 32) return;
-    if (typeof value === "string") {
-      if ((inSecretMap || SECRET_KEY.test(key)) && value.length >= MIN_SECRET_LENGTH) out.add(value);
-      return;
+/**
+ * Whether a value at this path of a config is a secret: an MCP server's environment and header
+ * values, and anything under a key that names a secret (`apiKey`, `token`, `password`, ...).
+ * Masking goes by position, never by value: a value that happens to equal a secret elsewhere (a
+ * command line, the word "allow") is shown as it is.
+ */
+export function isSecretPosition(path: readonly string[]): boolean {
+  if (path.length >= 4 && path[0] === "mcp" && (path[2] === "environment" || path[2] === "headers")) return true;
+  return path.some((key) => SECRET_KEY.test(key));
+}
+
+/** A config's text with every string in a secret position replaced by the mask; comments and layout kept. */
+export function maskConfigText(text: string): string {
+  let tree: Node | undefined;
+  try {
+    tree = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  } catch {
+    return text;
+  }
+  if (!tree) return text;
+  const ranges: Array<[number, number]> = [];
+  // Iterative: a hostile file may nest deeply.
+  const stack: Array<[Node, string[]]> = [[tree, []]];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node.type === "string" && isSecretPosition(path)) ranges.push([node.offset, node.offset + node.length]);
+    else if (node.type === "object") {
+      for (const property of node.children ?? []) {
+        const [key, value] = property.children ?? [];
+        if (key && value) stack.push([value, [...path, String(key.value)]]);
+      }
+    } else if (node.type === "array") {
+      for (const item of node.children ?? []) stack.push([item, path]);
     }
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item, key, depth + 1, inSecretMap);
-      return;
-    }
-    if (!isObject(value)) return;
-    for (const [k, v] of Object.entries(value)) visit(v, k, depth + 1, k === "environment" || k === "headers" || k === "env");
-  };
-  visit(config, "", 0, false);
+  }
+  ranges.sort((a, b) => b[0] - a[0]);
+  let out = text;
+  for (const [start, end] of ranges) out = `${out.slice(0, start)}"${MASK}"${out.slice(end)}`;
+  return out;
+}
+
+const CONFIG_FILE_NAME = /(^|\/)opencode\.jsonc?$|(^|\/)openwork\.json$/;
+
+/** What the approver is shown of a file: a config's secrets masked, any other file as it is. */
+export const maskForApprover: TextMask = (path, text) => (CONFIG_FILE_NAME.test(path) ? maskConfigText(text) : text);
+
+/** The secret-position strings of a config, by dotted path. */
+function secretValues(config: Json): Map<string, string> {
+  const out = new Map<string, string>();
+  const stack: Array<[unknown, string[]]> = [[config, []]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === "string" && isSecretPosition(path)) out.set(path.join("."), value);
+    else if (Array.isArray(value)) for (const [i, item] of value.entries()) stack.push([item, [...path, String(i)]]);
+    else if (isObject(value) && path.length < 32) for (const [k, v] of Object.entries(value)) stack.push([v, [...path, k]]);
+  }
+  return out;
 }
 
 /** Leaf paths of a value, for "permission.bash becomes ..." messages. */
@@ -92,11 +132,17 @@ function permissionChanges(before: unknown, after: unknown, prefix: string, risk
   }
 }
 
-function configRisks(file: string, beforeText: string | null, afterText: string | null, risks: Risk[], secrets: Set<string>): void {
+function configRisks(file: string, beforeText: string | null, afterText: string | null, risks: Risk[]): void {
   const before = parseConfig(beforeText);
   const after = parseConfig(afterText);
-  collectSecrets(before, secrets);
-  collectSecrets(after, secrets);
+  // A secret that changes changes no visible line of the masked diff: say so. (MCP servers' own
+  // environment and headers are named with the server below.)
+  const secretsBefore = secretValues(before);
+  for (const [path, value] of secretValues(after)) {
+    if (!path.startsWith("mcp.") && secretsBefore.get(path) !== value) {
+      risks.push({ kind: "secrets", message: `Sets ${path} (value masked)` });
+    }
+  }
 
   const mcpBefore = isObject(before.mcp) ? before.mcp : {};
   const mcpAfter = isObject(after.mcp) ? after.mcp : {};
@@ -112,9 +158,7 @@ function configRisks(file: string, beforeText: string | null, afterText: string 
     for (const field of ["environment", "headers"] as const) {
       const map = entry[field];
       if (!isObject(map) || Object.keys(map).length === 0) continue;
-      const shown = Object.entries(map).map(
-        ([k, v]) => `${k}=${typeof v === "string" && v.length >= MIN_SECRET_LENGTH ? "••••••" : show(v)}`,
-      );
+      const shown = Object.keys(map).map((k) => `${k}=${MASK}`);
       risks.push({
         kind: "secrets",
         message: `MCP server "${name}" gets ${field === "environment" ? "environment" : "headers"} ${shown.join(", ")}`,
@@ -177,10 +221,9 @@ function frontmatterOf(text: string | null): Json {
   }
 }
 
-/** The risks of a plan, and the secret values to mask wherever it is shown. */
-export function analyzeChanges(changes: PlannedChange[]): { risks: Risk[]; secrets: string[] } {
+/** The risks of a plan, in plain words (secret values never in them). */
+export function analyzeChanges(changes: PlannedChange[]): Risk[] {
   const risks: Risk[] = [];
-  const secrets = new Set<string>();
   for (const change of changes) {
     if (change.kind === "folder") {
       const skill = SKILL_PATH.exec(change.path);
@@ -194,7 +237,7 @@ export function analyzeChanges(changes: PlannedChange[]): { risks: Risk[]; secre
     }
     const { path, before, after } = change;
     if (CONFIG_FILE.test(path)) {
-      configRisks(path, before, after, risks, secrets);
+      configRisks(path, before, after, risks);
       continue;
     }
     const command = COMMAND_FILE.exec(path);
@@ -215,15 +258,14 @@ export function analyzeChanges(changes: PlannedChange[]): { risks: Risk[]; secre
       permissionChanges(was.tools, now.tools, `agent ${agent[1]}: tools`, risks);
     }
   }
-  const list = [...secrets].sort((a, b) => b.length - a.length);
-  const shown = risks.slice(0, MAX_RISKS).map((r) => ({ kind: r.kind, message: capMessage(maskSecrets(r.message, list)) }));
+  const shown = risks.slice(0, MAX_RISKS).map((r) => ({ kind: r.kind, message: capMessage(r.message) }));
   const omitted = risks.slice(MAX_RISKS);
   // One line per kind that did not fit, so no kind of risk is ever hidden by the cap.
   for (const kind of RISK_KINDS) {
     const count = omitted.filter((r) => r.kind === kind).length;
     if (count > 0) shown.push({ kind, message: `… and ${count} more of this kind` });
   }
-  return { risks: shown, secrets: list };
+  return shown;
 }
 
 function capMessage(message: string): string {

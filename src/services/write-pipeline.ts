@@ -25,7 +25,7 @@ import type { ApprovalService, DecidedBy, Decision, RefusalReason } from "./appr
 import type { AuditEntry, AuditLog, Outcome } from "./audit.js";
 import type { ReloadEventLog, ReloadReason } from "./events.js";
 import type { GrantStore } from "./grants.js";
-import { ALWAYS_ASKED, analyzeChanges, type Risk } from "./risks.js";
+import { ALWAYS_ASKED, analyzeChanges, maskForApprover, type Risk } from "./risks.js";
 
 export { WRITE_ACTIONS, type WriteAction };
 
@@ -173,7 +173,7 @@ export class WritePipeline {
     const changes = effective(first.changes);
     assertPlanSize(changes);
     const hash = changeHash(changes);
-    const { risks, secrets } = analyzeChanges(changes);
+    const risks = analyzeChanges(changes);
     risks.push(...(first.risks ?? []));
     const summary = cleanSummary(first.summary);
     const base = { workspace, actor, request, summary, paths: pathsOf(changes), changeHash: hash };
@@ -189,7 +189,7 @@ export class WritePipeline {
           summary,
           paths: base.paths,
           actor,
-          changes: viewChanges(changes, secrets),
+          changes: viewChanges(changes, maskForApprover),
           risks,
           changeHash: hash,
         },

@@ -186,12 +186,11 @@ export async function applyChanges(root: string, changes: PlannedChange[]): Prom
 
 // ---- what the approver sees
 
-/** Replaces every secret value in `text` with a mask (longest first, so no secret is half-shown). */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) out = out.split(secret).join("••••••");
-  return out;
-}
+/** How a secret value is shown. */
+export const MASK = "••••••";
+
+/** Masks what a file's text holds in secret places (a config's secrets); other files are shown as they are. */
+export type TextMask = (path: string, text: string) => string;
 
 function cap(text: string, limit: number): { text: string; truncated: boolean } {
   if (text.length <= limit) return { text, truncated: false };
@@ -228,7 +227,7 @@ function folderText(change: FolderRemoval): string {
 }
 
 /** The approver's view of a plan: per change its op, diff and texts; secrets masked; sizes capped. */
-export function viewChanges(changes: PlannedChange[], secrets: readonly string[]): ChangeView[] {
+export function viewChanges(changes: PlannedChange[], mask: TextMask): ChangeView[] {
   let budget = REQUEST_VIEW_CAP;
   const spend = (text: string | undefined) => {
     if (text === undefined) return { text: undefined, truncated: false };
@@ -243,11 +242,11 @@ export function viewChanges(changes: PlannedChange[], secrets: readonly string[]
     let diff: string;
     if (change.kind === "folder") {
       const skill = change.entries.find((e) => e.path === "SKILL.md" && e.text !== undefined);
-      before = skill?.text !== undefined ? maskSecrets(skill.text, secrets) : undefined;
+      before = skill?.text !== undefined ? mask(`${change.path}/SKILL.md`, skill.text) : undefined;
       diff = `Removes the folder ${change.path}/ and everything in it:\n${folderText(change)}`;
     } else {
-      before = change.before === null ? undefined : maskSecrets(change.before, secrets);
-      after = change.after === null ? undefined : maskSecrets(change.after, secrets);
+      before = change.before === null ? undefined : mask(change.path, change.before);
+      after = change.after === null ? undefined : mask(change.path, change.after);
       diff = unifiedDiff(change.path, before ?? "", after ?? "");
     }
     const shownDiff = spend(diff);
