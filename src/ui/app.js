@@ -1166,7 +1166,10 @@ function addEvent(ws, event, live) {
   ws.events.prepend(el("li", {}, timeEl(event.timestamp), el("strong", { text: event.reason }), cause ? ` ${cause}` : ""));
   while (ws.events.children.length > MAX_ROWS) ws.events.lastElementChild.remove();
   ws.eventsEmpty.hidden = true;
-  if (live) scheduleAudit(ws);
+  if (!live) return;
+  scheduleAudit(ws);
+  // A write let through by a grant (or auto mode) is decided without the approvals stream.
+  if (trigger?.source === "api") scheduleDecisions();
 }
 
 /** Reload events: history first, then the live stream; polls when the server has no stream. */

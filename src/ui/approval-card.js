@@ -4,6 +4,10 @@
 // who asks. Pure rendering: everything from the server goes on the page as text, through `el`.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+/** What the server puts in place of a secret value. */
+const MASK = "••••••";
+const MASKED_WARNING =
+  "Part of this is masked as a secret, so you cannot see all of what it runs or where it connects. Deny it unless you know why.";
 /** A diff or text longer than this many lines is folded ... */
 const FOLD_OVER = 60;
 /** ... to its first lines; "Show all" renders the rest. */
@@ -192,25 +196,40 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
           el("strong", { class: "risk-label", text: `${riskLabel(risk.kind)}:` }),
           " ",
           el("span", { class: "risk-message", text: risk.message }),
+          // A secret's value also used as code or an address hides it from the approver.
+          (risk.kind === "executes_code" || risk.kind === "network") && risk.message.includes(MASK)
+            ? el("strong", { class: "masked-warning", text: MASKED_WARNING })
+            : null,
         ),
       ),
     );
   }
 
-  function lineKind(line) {
-    if (line.startsWith("+++ ") || line.startsWith("--- ")) return "file";
-    if (line.startsWith("@@")) return "hunk";
-    if (line.startsWith("+")) return "add";
-    if (line.startsWith("-")) return "del";
-    if (line.startsWith("\\")) return "note";
-    return "ctx";
+  /**
+   * What each line of a unified diff is. File headers (`--- a/x`, `+++ b/x`) only come before the
+   * first hunk: after it, a line is what its first character says, whatever text follows.
+   */
+  function lineKinds(lines) {
+    let inHunk = false;
+    return lines.map((line) => {
+      if (line.startsWith("@@")) {
+        inHunk = true;
+        return "hunk";
+      }
+      if (!inHunk) return line.startsWith("--- ") || line.startsWith("+++ ") ? "file" : "ctx";
+      if (line.startsWith("+")) return "add";
+      if (line.startsWith("-")) return "del";
+      if (line.startsWith("\\")) return "note";
+      return "ctx";
+    });
   }
 
   /** A <pre> of lines, folded when long, with a button to show all (rendered only when asked). */
   function foldedLines(text, { diff, label }) {
     const lines = text.replace(/\n$/, "").split("\n");
+    const kinds = diff ? lineKinds(lines) : [];
     const pre = el("pre", { class: diff ? "diff" : "text" });
-    const line = (l) => el("span", { class: diff ? `ln ln-${lineKind(l)}` : "ln", text: l === "" ? " " : l });
+    const line = (l, i) => el("span", { class: diff ? `ln ln-${kinds[i]}` : "ln", text: l === "" ? " " : l });
     const folded = lines.length > FOLD_OVER;
     pre.append(...(folded ? lines.slice(0, FOLD_TO) : lines).map(line));
     if (!folded) return pre;
@@ -232,7 +251,7 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
           button.textContent = `Show all ${lines.length} lines (${rest} more)`;
           button.setAttribute("aria-label", `Show all ${lines.length} lines of ${label} (${rest} more)`);
         } else {
-          pre.append(...lines.slice(FOLD_TO).map(line));
+          pre.append(...lines.slice(FOLD_TO).map((l, i) => line(l, FOLD_TO + i)));
           shown.textContent = `All ${lines.length} lines shown. `;
           button.textContent = "Show fewer lines";
           button.setAttribute("aria-label", `Show fewer lines of ${label}`);
@@ -244,13 +263,8 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
   }
 
   function diffStats(diff) {
-    let added = 0;
-    let removed = 0;
-    for (const l of diff.split("\n")) {
-      if (l.startsWith("+") && !l.startsWith("+++ ")) added++;
-      else if (l.startsWith("-") && !l.startsWith("--- ")) removed++;
-    }
-    return { added, removed };
+    const kinds = lineKinds(diff.split("\n"));
+    return { added: kinds.filter((k) => k === "add").length, removed: kinds.filter((k) => k === "del").length };
   }
 
   const OPS = { create: "New file", update: "Changes", delete: "Deletes" };
@@ -317,6 +331,9 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
       fact("Headers", mapList(entry.headers));
     }
     if (entry.enabled === false) fact("Enabled", "no (added disabled)");
+    const shown = entry.type === "local" ? [commandLine(entry.command), String(entry.cwd ?? "")] : [String(entry.url)];
+    if (shown.some((text) => text.includes(MASK)))
+      facts.push(el("dt", { text: "Warning" }), el("dd", { class: "masked-warning", text: MASKED_WARNING }));
     return el(
       "section",
       { class: "mcp", "aria-label": `MCP server ${name}` },

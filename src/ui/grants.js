@@ -80,11 +80,9 @@ export function createGrants(ctx) {
       ...ACTIONS.map(([action, limit]) =>
         el(
           "label",
-          { class: "check" },
+          { class: "grant-action" },
           el("input", { type: "checkbox", name: "grant-action", value: action }),
-          ` ${actionText(action)} `,
-          el("code", { class: "muted-inline", text: action }),
-          limit ? el("span", { class: "muted-inline", text: ` (${limit})` }) : null,
+          el("span", {}, actionText(action), " ", el("span", { class: "muted-inline", text: limit ? `${action}; ${limit}` : action })),
         ),
       ),
     );
