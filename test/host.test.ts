@@ -290,6 +290,8 @@ describe("host page files", () => {
   for (const [path, type] of [
     ["/ui/app.js", /^text\/javascript/],
     ["/ui/devices.js", /^text\/javascript/],
+    ["/ui/approval-card.js", /^text\/javascript/],
+    ["/ui/grants.js", /^text\/javascript/],
     ["/ui/app.css", /^text\/css/],
     ["/ui/icon.svg", /^image\/svg\+xml/],
   ] as const) {

@@ -27,6 +27,8 @@ export const UI_ASSETS: Record<string, string> = {
   "app.js": "text/javascript; charset=utf-8",
   "app.css": "text/css; charset=utf-8",
   "devices.js": "text/javascript; charset=utf-8",
+  "approval-card.js": "text/javascript; charset=utf-8",
+  "grants.js": "text/javascript; charset=utf-8",
   "icon.svg": "image/svg+xml",
 };
 

@@ -3,7 +3,9 @@
 // put on the page with textContent (never as HTML): summaries and paths are written by clients.
 // The host token lives in sessionStorage (this tab only) and travels in a header, never in a URL.
 // An owner device token (owt_...) works too: it travels as a bearer token instead.
+import { actionText, actorText, createCardParts, riskLabel, riskLevel, sortedRisks } from "./approval-card.js";
 import { createDevices } from "./devices.js";
+import { createGrants } from "./grants.js";
 
 const TOKEN_KEY = "openwork.hostToken";
 const HOST_HEADER = "X-OpenWork-Host-Token";
@@ -12,6 +14,15 @@ const MAX_DECISIONS = 10;
 const MAX_ROWS = 20;
 const AUDIT_POLL_MS = 15_000;
 const EVENTS_POLL_MS = 5_000;
+/** How long a card whose buttons just moved (or that just arrived) ignores input. */
+const SETTLE_MS = 500;
+/** Reconnect backoff of the approvals stream: first wait, doubling up to the last. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+/** The server sends a heartbeat every 15 s: silence this long means the connection is dead. */
+const STREAM_IDLE_MS = 40_000;
+/** A decision shown before its audit entry is read stays this long at most. */
+const PROVISIONAL_MS = 15_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +38,19 @@ const state = {
   pending: new Map(),
   known: new Map(),
   decided: new Set(),
+  /** The server run the approvals stream last saw (its snapshot's `instanceId`). */
+  instanceId: null,
+  /** True while the approvals stream is down: cards are out of date and cannot be answered. */
+  stale: false,
+  /** Cuts the reconnect wait short ("Retry now"); null when not waiting. */
+  retryNow: null,
+  /** Stops the workspaces' audit and event loops (they restart when the server does). */
+  workspacesRun: null,
+  /** Recent decisions: from the server's audit logs, plus ones just seen on the stream. */
+  serverDecisions: [],
+  provisional: new Map(),
+  decisionsTimer: 0,
+  notifications: new Map(),
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -93,15 +117,6 @@ function workspaceName(id) {
   return state.workspaces.get(id)?.info.name ?? id;
 }
 
-function actorText(actor) {
-  if (!actor) return "unknown";
-  let who = "the shared client token";
-  if (actor.type === "host") who = "the host";
-  else if (actor.type === "token") who = `the device "${actor.label ?? actor.tokenId}" (${actor.scope})`;
-  // The client id is whatever the client chose to send: say so.
-  return actor.clientId ? `${who}, calling itself "${actor.clientId}" (self-declared)` : who;
-}
-
 let announceTimer;
 function announce(message) {
   const region = $("announcer");
@@ -162,7 +177,7 @@ async function api(path, { method = "GET", body, client = false, signal } = {}) 
 }
 
 /** Reads a server-sent event stream through fetch (EventSource cannot send our headers). */
-async function readStream(path, extraHeaders, signal, onMessage, onOpen) {
+async function readStream(path, extraHeaders, signal, onMessage, onOpen, onData) {
   const res = await fetch(path, { headers: { ...extraHeaders, Accept: "text/event-stream" }, cache: "no-store", signal });
   if (!res.ok) {
     let data = null;
@@ -182,12 +197,13 @@ async function readStream(path, extraHeaders, signal, onMessage, onOpen) {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
+    onData?.(); // heartbeats included: the connection is alive
     buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
     let end = buffer.indexOf("\n\n");
     while (end >= 0) {
       const message = parseBlock(buffer.slice(0, end));
       buffer = buffer.slice(end + 2);
-      if (message) onMessage(message);
+      if (message) await onMessage(message);
       end = buffer.indexOf("\n\n");
     }
   }
@@ -288,6 +304,7 @@ async function connect(token) {
 
 function signOut(message = "") {
   devices.stop();
+  grants.stop();
   state.session?.abort();
   state.session = null;
   for (const timer of state.timers.splice(0)) clearInterval(timer);
@@ -296,9 +313,23 @@ function signOut(message = "") {
   state.hostToken = null;
   state.pairing = null;
   state.workspaces.clear();
+  for (const entry of state.pending.values()) clearTimeout(entry.settleTimer);
   state.pending.clear();
   state.known.clear();
   state.decided.clear();
+  state.instanceId = null;
+  state.stale = false;
+  state.retryNow = null;
+  state.workspacesRun = null;
+  state.serverDecisions = [];
+  state.provisional.clear();
+  clearTimeout(state.decisionsTimer);
+  for (const note of state.notifications.values()) note.close();
+  state.notifications.clear();
+  $("reconnect").hidden = true;
+  $("server-notice").hidden = true;
+  $("decisions-error").textContent = "";
+  if ($("deny-all-dialog").open) $("deny-all-dialog").close();
   for (const id of ["approvals", "decisions", "urls", "server-facts", "workspaces"]) $(id).replaceChildren();
   $("client-token").textContent = "••••••••••••••••";
   $("reveal-token").setAttribute("aria-pressed", "false");
@@ -319,23 +350,37 @@ function start(pairing) {
   $("dashboard").hidden = false;
   $("sign-out").hidden = false;
   renderPairing(pairing);
-  renderWorkspaces(pairing);
+  startWorkspaces(pairing, signal);
   devices.start(pairing, signal);
+  grants.start(pairing, signal);
   updatePendingCount();
   updateDecisionsEmpty();
   void runApprovals(signal);
-  for (const ws of state.workspaces.values()) {
-    if (!ws.info.authorized) continue;
-    void loadAudit(ws);
-    void runEvents(ws, signal);
-  }
+  void loadDecisions();
   state.timers.push(setInterval(tickCountdowns, 500));
   state.timers.push(
     setInterval(() => {
       for (const ws of state.workspaces.values()) if (ws.info.authorized) void loadAudit(ws);
+      // Writes let through by a grant (or auto mode) are decided without the stream.
+      void loadDecisions();
     }, AUDIT_POLL_MS),
   );
   $("approvals-heading").focus();
+}
+
+/** Draws the workspaces and starts their audit and event loops (again, after a server restart). */
+function startWorkspaces(pairing, sessionSignal) {
+  state.workspacesRun?.abort();
+  const run = new AbortController();
+  sessionSignal.addEventListener("abort", () => run.abort(), { once: true });
+  state.workspacesRun = run;
+  for (const ws of state.workspaces.values()) clearTimeout(ws.auditTimer);
+  renderWorkspaces(pairing);
+  for (const ws of state.workspaces.values()) {
+    if (!ws.info.authorized) continue;
+    void loadAudit(ws);
+    void runEvents(ws, run.signal);
+  }
 }
 
 // ---------------------------------------------------------------- pairing
@@ -409,43 +454,172 @@ function setupTokenControls() {
 
 // ---------------------------------------------------------------- approvals
 
+// No reflex approvals: nothing answers a request the host has not had a moment to look at.
+// After an answer the focus goes to the next card's heading (never its Allow button), a card
+// whose buttons just moved (a card above it left, it just arrived) ignores input for
+// SETTLE_MS, and a card already being answered ignores further presses.
+
 async function runApprovals(signal) {
-  let delay = 1000;
+  let delay = RETRY_FIRST_MS;
   while (!signal.aborted) {
+    // One attempt: ended by the session, by the server, by a network error, or by the watchdog
+    // when not even a heartbeat arrived for a while (a connection that died silently).
+    const attempt = new AbortController();
+    const stop = () => attempt.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    let watchdog = 0;
+    const alive = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(stop, STREAM_IDLE_MS);
+    };
     try {
-      await readStream("/approvals", headers(false), signal, (message) => {
-        delay = 1000;
-        onApprovalMessage(message);
-      });
+      alive();
+      await readStream(
+        "/approvals",
+        headers(false),
+        attempt.signal,
+        async (message) => {
+          delay = RETRY_FIRST_MS;
+          await onApprovalMessage(message, signal);
+        },
+        undefined,
+        alive,
+      );
     } catch (error) {
       if (signal.aborted) return;
       if (error.status === 401) return signOut(refusedMessage(error));
+    } finally {
+      clearTimeout(watchdog);
+      signal.removeEventListener("abort", stop);
+      attempt.abort();
     }
     if (signal.aborted) return;
-    setConnection("retry", "Connection lost, reconnecting…");
-    await sleep(delay, signal);
-    delay = Math.min(delay * 2, 15_000);
+    setStale(true);
+    await waitToRetry(delay, signal);
+    delay = Math.min(delay * 2, RETRY_MAX_MS);
   }
 }
 
-function onApprovalMessage({ event, payload }) {
-  if (event === "snapshot") {
-    state.skew = typeof payload.now === "number" ? payload.now - Date.now() : 0;
-    const ids = new Set(payload.items.map((r) => r.id));
-    // Answered while we were away: the outcome is unknown, so just drop the card.
+/** Waits `ms` with a countdown on the page; "Retry now" (or the browser going online) cuts it short. */
+function waitToRetry(ms, signal) {
+  return new Promise((resolve) => {
+    const until = Date.now() + ms;
+    const when = $("reconnect-when");
+    let timer = 0;
+    const done = () => {
+      if (state.retryNow !== done) return;
+      state.retryNow = null;
+      clearInterval(timer);
+      signal.removeEventListener("abort", done);
+      when.textContent = "Reconnecting…";
+      resolve();
+    };
+    const tick = () => {
+      const left = until - Date.now();
+      if (left <= 0) return done();
+      when.textContent = `Reconnecting in ${Math.ceil(left / 1000)} s.`;
+    };
+    state.retryNow = done;
+    signal.addEventListener("abort", done, { once: true });
+    timer = setInterval(tick, 250);
+    tick();
+  });
+}
+
+async function onApprovalMessage({ event, payload }, signal) {
+  if (event === "snapshot") await onSnapshot(payload, signal);
+  else if (event === "requested") addPending(payload, true);
+  else if (event === "resolved") resolvePending(payload);
+}
+
+async function onSnapshot(payload, signal) {
+  const instanceId = typeof payload.instanceId === "string" ? payload.instanceId : null;
+  const restarted = state.instanceId !== null && instanceId !== null && instanceId !== state.instanceId;
+  if (instanceId) state.instanceId = instanceId;
+  // Another server run: its pairing details, workspaces and devices may all differ.
+  if (restarted) await reloadSettings(signal);
+  if (signal.aborted) return;
+  state.skew = typeof payload.now === "number" ? payload.now - Date.now() : 0;
+  const items = Array.isArray(payload.items) ? payload.items : [];
+  const ids = new Set(items.map((r) => r.id));
+  moveCards(() => {
+    // Answered, withdrawn or expired while we were away: the recent decisions say how.
     for (const id of [...state.pending.keys()]) {
       if (ids.has(id)) continue;
       removeCard(id);
       state.known.delete(id);
     }
-    for (const request of payload.items) if (!state.pending.has(request.id)) addPending(request, false);
-    if (payload.items.length > 0) announce(`${payload.items.length} write${payload.items.length === 1 ? "" : "s"} waiting for approval.`);
-    setConnection("live", "Live");
-  } else if (event === "requested") {
-    addPending(payload, true);
-  } else if (event === "resolved") {
-    resolvePending(payload);
+    for (const request of items) if (!state.pending.has(request.id)) addPending(request, false);
+    setStale(false);
+  });
+  setConnection("live", "Live");
+  if (items.length > 0) announce(`${items.length} write${items.length === 1 ? "" : "s"} waiting for approval.`);
+  void loadDecisions();
+}
+
+/** Marks every card out of date (and unanswerable) while the connection is down, or live again. */
+function setStale(stale) {
+  if (state.stale === stale) return;
+  state.stale = stale;
+  moveCards(() => {
+    $("reconnect").hidden = !stale;
+    for (const entry of state.pending.values()) markStale(entry, stale);
+  });
+  updatePendingCount();
+  if (stale) {
+    setConnection("retry", "Connection lost, reconnecting…");
+    announce("Connection to the server lost: the pending requests cannot be answered until the page reconnects.");
   }
+}
+
+function markStale(entry, stale) {
+  const { card } = entry;
+  if (stale) card.dataset.stale = "";
+  else delete card.dataset.stale;
+  entry.staleNote.hidden = !stale;
+  for (const b of card.querySelectorAll(".actions button")) {
+    if (stale || card.dataset.busy) b.setAttribute("aria-disabled", "true");
+    else b.removeAttribute("aria-disabled");
+  }
+}
+
+/** A new server run: fetch the settings again, redraw what depends on them, and say so. */
+async function reloadSettings(signal) {
+  let pairing;
+  try {
+    pairing = await api("/host/pairing", { signal });
+  } catch (error) {
+    if (signal.aborted) return;
+    if (error.status === 401) {
+      signOut("The server restarted and no longer accepts this token. Enter the host token it printed.");
+      return;
+    }
+    showNotice(`The server restarted (a new instance), but its settings could not be reloaded: ${error.message}. Reload the page.`);
+    return;
+  }
+  if (signal.aborted) return;
+  state.pairing = pairing;
+  renderPairing(pairing);
+  startWorkspaces(pairing, signal);
+  devices.reload(pairing);
+  grants.reload(pairing);
+  showNotice(
+    `The server restarted (a new instance) at ${timeFormat.format(new Date())}. Pairing details, workspaces, devices and grants were reloaded; writes that waited before the restart were refused by the server.`,
+  );
+}
+
+function showNotice(text) {
+  moveCards(() => {
+    $("server-notice-text").textContent = text;
+    $("server-notice").hidden = false;
+  });
+  announce(text);
+}
+
+function hideNotice() {
+  moveCards(() => {
+    $("server-notice").hidden = true;
+  });
 }
 
 function updatePendingCount() {
@@ -454,11 +628,50 @@ function updatePendingCount() {
   badge.textContent = String(count);
   badge.dataset.count = String(count);
   $("approvals-empty").hidden = count > 0;
-  document.title = count > 0 ? `(${count}) OpenWork host` : "OpenWork host";
+  $("deny-all").hidden = count < 2;
+  if (state.stale) $("deny-all").setAttribute("aria-disabled", "true");
+  else $("deny-all").removeAttribute("aria-disabled");
+  const offline = state.stale ? " (offline)" : "";
+  document.title = count > 0 ? `(${count}) OpenWork host${offline}` : `OpenWork host${offline}`;
 }
 
-function updateDecisionsEmpty() {
-  $("decisions-empty").hidden = $("decisions").children.length > 0;
+/** Where each card's buttons are on screen. */
+function buttonTops() {
+  const tops = new Map();
+  for (const entry of state.pending.values()) tops.set(entry, entry.actions.getBoundingClientRect().top);
+  return tops;
+}
+
+let moving = 0;
+/**
+ * Runs `change` (anything that can move cards), then lets every card whose buttons moved, or
+ * that just arrived, ignore input for a moment: what is under the pointer now is not what the
+ * host aimed at.
+ */
+function moveCards(change) {
+  if (moving > 0 || state.pending.size === 0) {
+    change();
+    return;
+  }
+  moving++;
+  let before;
+  try {
+    before = buttonTops();
+    change();
+  } finally {
+    moving--;
+  }
+  for (const entry of state.pending.values()) {
+    const was = before.get(entry);
+    if (was === undefined || Math.abs(entry.actions.getBoundingClientRect().top - was) > 1) settle(entry);
+  }
+}
+
+function settle(entry) {
+  entry.settleUntil = performance.now() + SETTLE_MS;
+  entry.card.dataset.settling = "";
+  clearTimeout(entry.settleTimer);
+  entry.settleTimer = setTimeout(() => delete entry.card.dataset.settling, SETTLE_MS);
 }
 
 function addPending(request, isNew) {
@@ -468,45 +681,87 @@ function addPending(request, isNew) {
   const what = `${request.action} on ${workspaceName(request.workspaceId)}`;
   const countdown = el("span", { class: "countdown" });
   const error = el("p", { class: "error", role: "alert" });
+  const hint = el("p", { class: "hint meta", role: "status" });
+  const staleNote = el("p", {
+    class: "stale-note",
+    text: "Out of date: the connection to the server is lost. This request cannot be answered until the page reconnects.",
+  });
   const allow = el("button", { type: "button", class: "allow" }, "Allow", el("span", { class: "sr-only", text: ` ${what}` }));
   const deny = el("button", { type: "button", class: "deny" }, "Deny", el("span", { class: "sr-only", text: ` ${what}` }));
-  const paths = request.paths ?? [];
+  const actions = el("div", { class: "actions" }, allow, deny);
+  const heading = el("h3", { id: titleId, tabindex: "-1", text: actionText(request.action) });
   const card = el(
     "li",
-    { "aria-labelledby": titleId, dataset: { approvalId: request.id } },
+    { "aria-labelledby": titleId, dataset: { approvalId: request.id, risk: riskLevel(request.risks) } },
     el(
       "div",
       { class: "card-head" },
-      el("h3", { id: titleId, text: request.action }),
+      heading,
       el("span", { class: "tag", text: workspaceName(request.workspaceId) }),
+      el("code", { class: "action", text: request.action }),
     ),
-    el("p", { class: "summary", text: request.summary }),
-    paths.length > 0
-      ? [
-          el("p", { class: "meta", text: paths.length === 1 ? "File it will write:" : `Files it will write (${paths.length}):` }),
-          el(
-            "ul",
-            { class: "paths" },
-            paths.map((p) => el("li", {}, el("code", { text: p }))),
-          ),
-        ]
-      : el("p", { class: "meta", text: "It writes no files." }),
-    el("p", { class: "meta", text: `Asked by ${actorText(request.actor)}` }),
+    cardParts.body(request),
     el("p", { class: "meta" }, "Denied automatically in ", countdown),
-    el("div", { class: "actions" }, allow, deny),
+    staleNote,
+    actions,
+    // Below the buttons: a hint that appears must not move them.
+    hint,
     error,
   );
-  allow.addEventListener("click", () => answer(request.id, "allow", card));
-  deny.addEventListener("click", () => answer(request.id, "deny", card));
-  state.pending.set(request.id, { request, card, countdown });
-  $("approvals").append(card);
-  updateCountdown(state.pending.get(request.id));
-  updatePendingCount();
-  if (isNew) announce(`New approval request: ${what}. ${request.summary}`);
+  const entry = { request, card, heading, actions, countdown, staleNote, hint, settleUntil: 0, settleTimer: 0, hintTimer: 0 };
+  const press = (reply) => (event) => {
+    if (card.dataset.busy || state.stale) return;
+    // Pointer input only (`detail` counts clicks; 0 from the keyboard): the keyboard focus never
+    // lands on a button that moved, it goes to a heading.
+    if (event.detail > 0 && performance.now() < entry.settleUntil) {
+      showHint(entry, "This request just moved here: look at it, then press again.");
+      return;
+    }
+    void answer(entry, reply);
+  };
+  allow.addEventListener("click", press("allow"));
+  deny.addEventListener("click", press("deny"));
+  // Opening or closing a text (<details>) moves this card's buttons and every card below.
+  card.addEventListener(
+    "toggle",
+    () => {
+      for (let next = card; next; next = next.nextElementSibling) {
+        const moved = state.pending.get(next.dataset.approvalId);
+        if (moved) settle(moved);
+      }
+    },
+    true,
+  );
+  markStale(entry, state.stale);
+  moveCards(() => {
+    state.pending.set(request.id, entry);
+    $("approvals").append(card);
+    updatePendingCount();
+  });
+  // A card that appears under the pointer is as new to the eye as one that moved there.
+  settle(entry);
+  updateCountdown(entry);
+  if (isNew) {
+    const risks = sortedRisks(request.risks).map((r) => riskLabel(r.kind));
+    const riskWords = risks.length > 0 ? ` Risks: ${[...new Set(risks)].join(", ")}.` : "";
+    announce(
+      `New approval request: ${actionText(request.action)} in ${workspaceName(request.workspaceId)}.${riskWords} ${request.summary}`,
+    );
+    notifyNew(request, entry);
+  }
 }
 
-async function answer(id, reply, card) {
-  if (card.dataset.busy) return;
+function showHint(entry, text) {
+  entry.hint.textContent = text;
+  clearTimeout(entry.hintTimer);
+  entry.hintTimer = setTimeout(() => {
+    entry.hint.textContent = "";
+  }, 2500);
+}
+
+async function answer(entry, reply) {
+  const { card, request } = entry;
+  const id = request.id;
   // aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>.
   card.dataset.busy = "true";
   const buttons = card.querySelectorAll(".actions button");
@@ -515,36 +770,44 @@ async function answer(id, reply, card) {
   error.textContent = "";
   try {
     const result = await api(`/approvals/${encodeURIComponent(id)}`, { method: "POST", body: { reply } });
-    resolvePending({ id, allowed: result.allowed, ...(result.allowed ? {} : { reason: "denied" }), resolvedAt: Date.now() });
+    resolvePending({
+      id,
+      allowed: result.allowed,
+      ...(result.allowed ? {} : { reason: "denied" }),
+      decidedBy: "host",
+      resolvedAt: Date.now(),
+    });
   } catch (e) {
     if (e.status === 401) return signOut(refusedMessage(e));
     if (e.status === 404) {
-      announce("That request was already answered or has expired.");
-      removeCard(id);
+      announce("That request was already answered, withdrawn or has expired.");
+      moveCards(() => removeCard(id));
+      void loadDecisions();
       return;
     }
     error.textContent = `Could not send your answer: ${e.message}`;
     delete card.dataset.busy;
-    for (const b of buttons) b.removeAttribute("aria-disabled");
+    markStale(entry, state.stale);
   }
 }
 
 function removeCard(id) {
   const entry = state.pending.get(id);
   if (!entry) return;
-  state.pending.delete(id);
   const hadFocus = entry.card.contains(document.activeElement);
   const next = entry.card.nextElementSibling ?? entry.card.previousElementSibling;
-  entry.card.remove();
-  updatePendingCount();
-  if (hadFocus) (next?.querySelector("button.allow") ?? $("approvals-heading")).focus();
+  clearTimeout(entry.settleTimer);
+  clearTimeout(entry.hintTimer);
+  state.notifications.get(id)?.close();
+  state.notifications.delete(id);
+  moveCards(() => {
+    state.pending.delete(id);
+    entry.card.remove();
+    updatePendingCount();
+  });
+  // The next card's heading, never its Allow button: a second press of Enter must not answer it.
+  if (hadFocus) (next?.querySelector("h3") ?? $("approvals-heading")).focus();
 }
-
-const OUTCOMES = {
-  denied: "Denied",
-  timeout: "Timed out (denied)",
-  shutdown: "Server stopped (denied)",
-};
 
 function resolvePending(outcome) {
   const request = state.pending.get(outcome.id)?.request ?? state.known.get(outcome.id);
@@ -553,20 +816,22 @@ function resolvePending(outcome) {
   if (state.decided.has(outcome.id)) return;
   state.decided.add(outcome.id);
   if (!request) return;
-  const label = outcome.allowed ? "Allowed" : (OUTCOMES[outcome.reason] ?? "Denied");
-  const list = $("decisions");
-  list.prepend(
-    el(
-      "li",
-      {},
-      timeEl(outcome.resolvedAt ?? Date.now()),
-      el("span", { class: outcome.allowed ? "outcome-allowed" : "outcome-denied", text: label }),
-      ` ${request.action} on ${workspaceName(request.workspaceId)}: ${request.summary}`,
-    ),
-  );
-  while (list.children.length > MAX_DECISIONS) list.lastElementChild.remove();
-  updateDecisionsEmpty();
-  announce(`${label}: ${request.action} on ${workspaceName(request.workspaceId)}.`);
+  // Shown at once; the audit entry (with the write's real outcome) replaces it when it is read.
+  state.provisional.set(outcome.id, {
+    requestId: outcome.id,
+    provisional: true,
+    outcome: outcome.allowed ? "allowed" : (outcome.reason ?? "denied"),
+    decidedBy: outcome.decidedBy,
+    decidedAt: outcome.resolvedAt ?? Date.now(),
+    action: request.action,
+    workspaceId: request.workspaceId,
+    summary: request.summary,
+    actor: request.actor,
+  });
+  renderDecisions();
+  scheduleDecisions();
+  const label = OUTCOMES[outcome.allowed ? "allowed" : (outcome.reason ?? "denied")] ?? "Denied";
+  announce(`${label}: ${actionText(request.action)} in ${workspaceName(request.workspaceId)}.`);
   const ws = state.workspaces.get(request.workspaceId);
   if (ws && outcome.allowed) scheduleAudit(ws);
 }
@@ -580,6 +845,200 @@ function updateCountdown(entry) {
 
 function tickCountdowns() {
   for (const entry of state.pending.values()) updateCountdown(entry);
+}
+
+// ---------------------------------------------------------------- deny all
+
+/** The requests the dialog names: only these are denied, not one that arrives while it is open. */
+let denyAllIds = [];
+
+function openDenyAll() {
+  if (state.stale || state.pending.size === 0) return;
+  const entries = [...state.pending.values()];
+  denyAllIds = entries.map((e) => e.request.id);
+  $("deny-all-text").textContent =
+    `These ${entries.length} writes will be refused (each client gets 403 write_denied). Requests that arrive meanwhile are not included.`;
+  $("deny-all-list").replaceChildren(
+    ...entries.map((e) =>
+      el("li", {}, `${actionText(e.request.action)} in ${workspaceName(e.request.workspaceId)}: `, el("span", { text: e.request.summary })),
+    ),
+  );
+  $("deny-all-confirm").textContent = `Deny ${entries.length} writes`;
+  $("deny-all-error").textContent = "";
+  $("deny-all-dialog").showModal();
+}
+
+async function confirmDenyAll() {
+  const ids = denyAllIds;
+  denyAllIds = [];
+  const button = $("deny-all-confirm");
+  button.setAttribute("aria-disabled", "true");
+  let denied = 0;
+  let failed = 0;
+  for (const id of ids) {
+    try {
+      await api(`/approvals/${encodeURIComponent(id)}`, { method: "POST", body: { reply: "deny" } });
+      denied++;
+      resolvePending({ id, allowed: false, reason: "denied", decidedBy: "host", resolvedAt: Date.now() });
+    } catch (e) {
+      if (e.status === 401) return signOut(refusedMessage(e));
+      if (e.status !== 404) failed++;
+    }
+  }
+  button.removeAttribute("aria-disabled");
+  if (failed > 0) {
+    $("deny-all-error").textContent = `${failed} could not be denied; they are still waiting.`;
+    return;
+  }
+  $("deny-all-dialog").close();
+  announce(`Denied ${denied} write${denied === 1 ? "" : "s"}.`);
+  $("approvals-heading").focus();
+}
+
+// ---------------------------------------------------------------- recent decisions
+
+const OUTCOMES = {
+  allowed: "Allowed, writing…",
+  applied: "Allowed, written",
+  denied: "Denied",
+  timeout: "Timed out (denied)",
+  withdrawn: "Withdrawn by the client",
+  shutdown: "Refused: server stopped",
+  failed: "Allowed, but the write failed",
+  changed_since_approval: "Allowed, not written: the files changed meanwhile",
+};
+
+const OUTCOME_CLASS = { allowed: "outcome-allowed", applied: "outcome-allowed", denied: "outcome-denied", timeout: "outcome-denied" };
+
+function deciderText(entry) {
+  const by = entry.decidedBy;
+  if (by === "auto") return "automatically (auto mode)";
+  if (by === "host") return "the host";
+  if (by && typeof by === "object" && "grantId" in by) return `a grant (${by.grantId})`;
+  if (by && typeof by === "object" && "tokenId" in by) return `the owner device “${by.label ?? by.tokenId}”`;
+  return null;
+}
+
+function scheduleDecisions() {
+  clearTimeout(state.decisionsTimer);
+  // The audit entry is written once the write is done: read it a moment later (and once more).
+  state.decisionsTimer = setTimeout(() => {
+    void loadDecisions();
+    state.decisionsTimer = setTimeout(() => void loadDecisions(), 1500);
+  }, 300);
+}
+
+async function loadDecisions() {
+  const signal = state.session?.signal;
+  if (!signal || signal.aborted) return;
+  try {
+    const data = await api(`/approvals?state=decided&limit=${MAX_DECISIONS}`, { signal });
+    state.serverDecisions = Array.isArray(data?.items) ? data.items : [];
+    $("decisions-error").textContent = "";
+    renderDecisions();
+  } catch (e) {
+    if (e.name === "AbortError") return;
+    if (e.status === 401) return signOut(refusedMessage(e));
+    $("decisions-error").textContent = `Could not load the recent decisions: ${e.message}`;
+  }
+}
+
+function renderDecisions() {
+  const fromServer = state.serverDecisions;
+  const seen = new Set(fromServer.map((e) => e.requestId).filter(Boolean));
+  const now = Date.now();
+  for (const [id, entry] of state.provisional) {
+    if (seen.has(id) || now - entry.decidedAt > PROVISIONAL_MS) state.provisional.delete(id);
+  }
+  const rows = [...state.provisional.values(), ...fromServer]
+    .sort((a, b) => (b.decidedAt ?? b.timestamp) - (a.decidedAt ?? a.timestamp))
+    .slice(0, MAX_DECISIONS);
+  $("decisions").replaceChildren(
+    ...rows.map((entry) => {
+      const outcome = entry.outcome ?? "applied";
+      const decider = deciderText(entry);
+      return el(
+        "li",
+        { dataset: { outcome } },
+        timeEl(entry.decidedAt ?? entry.timestamp),
+        el("span", { class: OUTCOME_CLASS[outcome] ?? "outcome-other", text: OUTCOMES[outcome] ?? outcome }),
+        ` ${actionText(entry.action)} in ${workspaceName(entry.workspaceId)}: `,
+        el("span", { text: entry.summary }),
+        " ",
+        el(
+          "span",
+          { class: "who" },
+          decider ? `Decided by ${decider}. ` : outcome === "timeout" ? "Nobody answered in time. " : "",
+          `Asked by ${actorText(entry.actor)}.`,
+          entry.error ? ` Error: ${entry.error}.` : "",
+        ),
+      );
+    }),
+  );
+  updateDecisionsEmpty();
+}
+
+function updateDecisionsEmpty() {
+  $("decisions-empty").hidden = $("decisions").children.length > 0;
+}
+
+// ---------------------------------------------------------------- notifications
+
+const NOTIFY_KEY = "openwork.notify";
+
+function notificationsAvailable() {
+  return typeof Notification === "function" && window.isSecureContext;
+}
+
+function setupNotifications() {
+  const toggle = $("notify-toggle");
+  const status = $("notify-status");
+  if (!notificationsAvailable()) {
+    toggle.disabled = true;
+    status.textContent =
+      "Browser notifications are not available here (they need https or localhost); the tab title shows the number of waiting writes.";
+    return;
+  }
+  toggle.checked = localStorage.getItem(NOTIFY_KEY) === "1" && Notification.permission === "granted";
+  toggle.addEventListener("change", async () => {
+    if (!toggle.checked) {
+      localStorage.removeItem(NOTIFY_KEY);
+      status.textContent = "Notifications off. The tab title still shows the number of waiting writes.";
+      return;
+    }
+    // Asked here, on the host's own click, never on page load.
+    let permission = Notification.permission;
+    if (permission === "default") {
+      try {
+        permission = await Notification.requestPermission();
+      } catch {
+        permission = "denied";
+      }
+    }
+    if (permission !== "granted") {
+      toggle.checked = false;
+      status.textContent = "The browser blocks notifications for this page. The tab title still shows the number of waiting writes.";
+      return;
+    }
+    localStorage.setItem(NOTIFY_KEY, "1");
+    status.textContent = "You will be notified of new requests while this tab is in the background.";
+  });
+}
+
+function notifyNew(request, entry) {
+  if (!document.hidden || !$("notify-toggle").checked || !notificationsAvailable() || Notification.permission !== "granted") return;
+  try {
+    const body = `${actionText(request.action)} in ${workspaceName(request.workspaceId)}: ${request.summary}`;
+    const note = new Notification("A write waits for your approval", { body: body.slice(0, 240), tag: request.id });
+    note.addEventListener("click", () => {
+      window.focus();
+      entry.heading.focus();
+      note.close();
+    });
+    state.notifications.set(request.id, note);
+  } catch {
+    // Some browsers (Android) only notify from a service worker: the title count still works.
+  }
 }
 
 // ---------------------------------------------------------------- workspaces
@@ -707,7 +1166,10 @@ function addEvent(ws, event, live) {
   ws.events.prepend(el("li", {}, timeEl(event.timestamp), el("strong", { text: event.reason }), cause ? ` ${cause}` : ""));
   while (ws.events.children.length > MAX_ROWS) ws.events.lastElementChild.remove();
   ws.eventsEmpty.hidden = true;
-  if (live) scheduleAudit(ws);
+  if (!live) return;
+  scheduleAudit(ws);
+  // A write let through by a grant (or auto mode) is decided without the approvals stream.
+  if (trigger?.source === "api") scheduleDecisions();
 }
 
 /** Reload events: history first, then the live stream; polls when the server has no stream. */
@@ -769,8 +1231,36 @@ const devices = createDevices({
   onUnauthorized: (error) => signOut(refusedMessage(error)),
 });
 
+const grants = createGrants({
+  $,
+  el,
+  api: (path, options = {}) => api(path, options),
+  announce,
+  actionText,
+  onUnauthorized: (error) => signOut(refusedMessage(error)),
+});
+
+/** Card rendering; folding a long diff moves buttons, so it goes through moveCards. */
+const cardParts = createCardParts({ el, onLayout: (fn) => moveCards(fn) });
+
 function boot() {
   setupTokenControls();
+  setupNotifications();
+  $("retry-now").addEventListener("click", () => state.retryNow?.());
+  // Back online: no need to wait for the backoff.
+  window.addEventListener("online", () => state.retryNow?.());
+  $("server-notice-close").addEventListener("click", () => {
+    hideNotice();
+    $("approvals-heading").focus();
+  });
+  $("deny-all").addEventListener("click", () => openDenyAll());
+  $("deny-all-cancel").addEventListener("click", () => $("deny-all-dialog").close());
+  $("deny-all-confirm").addEventListener("click", () => {
+    if ($("deny-all-confirm").getAttribute("aria-disabled") !== "true") void confirmDenyAll();
+  });
+  $("deny-all-dialog").addEventListener("close", () => {
+    denyAllIds = [];
+  });
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const token = $("host-token").value.trim();

@@ -425,6 +425,13 @@ export function createDevices(ctx) {
         else render();
       }, TICK_MS);
     },
+    /** The server restarted: its settings may differ; a token being shown stays on the page. */
+    reload(pairing) {
+      session.pairing = pairing;
+      renderWorkspaceChoices();
+      renderReach();
+      void refresh();
+    },
     stop() {
       clearInterval(session.refreshTimer);
       clearInterval(session.tickTimer);

@@ -148,6 +148,7 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
     await page.setViewportSize({ width: 1280, height: 900 });
 
+    await page.locator("#approvals > li:not([data-settling])").filter({ hasText: "config.patch" }).waitFor();
     await card.getByRole("button", { name: /^Allow/ }).click();
     const res = await write;
     assert.equal(res.status, 200);
@@ -186,6 +187,8 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     const approval = page.locator("#approvals li").filter({ hasText: "engine.reload" });
     await approval.waitFor();
     assert.match((await status.textContent()) ?? "", /approve the engine\.reload request/);
+    // A card ignores the pointer for half a second after it appears (no reflex approvals).
+    await page.locator("#approvals > li:not([data-settling])").filter({ hasText: "engine.reload" }).waitFor();
     await approval.getByRole("button", { name: /^Allow/ }).click();
     await page.waitForFunction(() =>
       /Reload failed|Engine reloaded/.test(document.querySelector("#workspaces article:nth-child(2) [role=status]")?.textContent ?? ""),
