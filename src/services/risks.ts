@@ -51,15 +51,23 @@ function commandLine(command: unknown): string {
 const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? "nothing"));
 
 /**
- * Whether a value at this path of a config is a secret: an MCP server's environment and header
- * values, and anything under a key that names a secret (`apiKey`, `token`, `password`, ...).
- * Masking goes by position, never by value: a value that happens to equal a secret elsewhere (a
- * command line, the word "allow") is shown as it is.
+ * Whether the value at this path of a config is a secret: the key holding it names one (`apiKey`,
+ * `GITHUB_TOKEN`, `Authorization`, `password`, ...), in an MCP server's environment or headers or
+ * anywhere else. Masking goes by position, never by value, and only by the key right above the
+ * value: a value that equals a secret elsewhere (a command line) is shown, and an entry's own name
+ * (an MCP server called "token-helper") never hides what it runs or where it connects. Other
+ * environment values are shown: `NODE_OPTIONS` or `AWS_PROFILE=prod` is what the approver must see.
  */
 export function isSecretPosition(path: readonly string[]): boolean {
-  if (path.length >= 4 && path[0] === "mcp" && (path[2] === "environment" || path[2] === "headers")) return true;
-  return path.some((key) => SECRET_KEY.test(key));
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (!/^\d+$/.test(path[i]!)) return SECRET_KEY.test(path[i]!);
+  }
+  return false;
 }
+
+/** Environment variables that make a program load or run other code. */
+const CODE_LOADING_ENV =
+  /^(NODE_OPTIONS|NODE_PATH|LD_PRELOAD|LD_LIBRARY_PATH|DYLD_\w+|BASH_ENV|ENV|PATH|PYTHONPATH|PYTHONSTARTUP|PERL5OPT|PERL5LIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|GIT_SSH_COMMAND)$/i;
 
 /** A config's text with every string in a secret position replaced by the mask; comments and layout kept. */
 export function maskConfigText(text: string): string {
@@ -149,20 +157,32 @@ function configRisks(file: string, beforeText: string | null, afterText: string 
   for (const [name, entry] of Object.entries(mcpAfter)) {
     if (!isObject(entry) || isDeepStrictEqual(mcpBefore[name], entry)) continue;
     const off = entry.enabled === false ? " (disabled for now)" : "";
+    // Its environment or headers, as shown to the approver: secret-named values masked.
+    const settings = (field: "environment" | "headers") => {
+      const map = isObject(entry[field]) ? (entry[field] as Json) : {};
+      const shown = Object.entries(map).map(([k, v]) => `${k}=${SECRET_KEY.test(k) ? MASK : show(v)}`);
+      return { map, shown, secret: Object.keys(map).some((k) => SECRET_KEY.test(k)) };
+    };
+    const environment = settings("environment");
+    const headers = settings("headers");
     if (entry.type === "local") {
-      risks.push({ kind: "executes_code", message: `MCP server "${name}" runs: ${commandLine(entry.command)}${off}` });
+      const env = environment.shown.length > 0 ? ` with ${environment.shown.join(", ")}` : "";
+      risks.push({ kind: "executes_code", message: `MCP server "${name}" runs: ${commandLine(entry.command)}${env}${off}` });
       if (typeof entry.cwd === "string") risks.push({ kind: "executes_code", message: `MCP server "${name}" runs in ${entry.cwd}` });
+      for (const [k, v] of Object.entries(environment.map)) {
+        if (CODE_LOADING_ENV.test(k)) {
+          risks.push({ kind: "executes_code", message: `MCP server "${name}" sets ${k}=${show(v)}, which can make it load other code` });
+        }
+      }
     } else if (entry.type === "remote") {
-      risks.push({ kind: "network", message: `MCP server "${name}" connects to ${String(entry.url)}${off}` });
+      const sent = headers.shown.length > 0 ? ` sending ${headers.shown.join(", ")}` : "";
+      risks.push({ kind: "network", message: `MCP server "${name}" connects to ${String(entry.url)}${sent}${off}` });
     }
-    for (const field of ["environment", "headers"] as const) {
-      const map = entry[field];
-      if (!isObject(map) || Object.keys(map).length === 0) continue;
-      const shown = Object.keys(map).map((k) => `${k}=${MASK}`);
-      risks.push({
-        kind: "secrets",
-        message: `MCP server "${name}" gets ${field === "environment" ? "environment" : "headers"} ${shown.join(", ")}`,
-      });
+    for (const [field, { shown, secret }] of [
+      ["environment", environment],
+      ["headers", headers],
+    ] as const) {
+      if (secret) risks.push({ kind: "secrets", message: `MCP server "${name}" gets ${field} ${shown.join(", ")} (secrets masked)` });
     }
   }
   for (const name of Object.keys(mcpBefore)) {

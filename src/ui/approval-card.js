@@ -4,10 +4,6 @@
 // who asks. Pure rendering: everything from the server goes on the page as text, through `el`.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-/** What the server puts in place of a secret value. */
-const MASK = "••••••";
-const MASKED_WARNING =
-  "Part of this is masked as a secret, so you cannot see all of what it runs or where it connects. Deny it unless you know why.";
 /** A diff or text longer than this many lines is folded ... */
 const FOLD_OVER = 60;
 /** ... to its first lines; "Show all" renders the rest. */
@@ -196,10 +192,6 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
           el("strong", { class: "risk-label", text: `${riskLabel(risk.kind)}:` }),
           " ",
           el("span", { class: "risk-message", text: risk.message }),
-          // A secret's value also used as code or an address hides it from the approver.
-          (risk.kind === "executes_code" || risk.kind === "network") && risk.message.includes(MASK)
-            ? el("strong", { class: "masked-warning", text: MASKED_WARNING })
-            : null,
         ),
       ),
     );
@@ -331,9 +323,6 @@ export function createCardParts({ el, onLayout = (fn) => fn() }) {
       fact("Headers", mapList(entry.headers));
     }
     if (entry.enabled === false) fact("Enabled", "no (added disabled)");
-    const shown = entry.type === "local" ? [commandLine(entry.command), String(entry.cwd ?? "")] : [String(entry.url)];
-    if (shown.some((text) => text.includes(MASK)))
-      facts.push(el("dt", { text: "Warning" }), el("dd", { class: "masked-warning", text: MASKED_WARNING }));
     return el(
       "section",
       { class: "mcp", "aria-label": `MCP server ${name}` },
