@@ -1,12 +1,13 @@
 // Starts the HTTP server on a real port (used by the CLI and by integration tests).
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { ServerSettings } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createServices, type Services, type ServicesOptions } from "./services/index.js";
-import { sweepWorkspaceTempFiles } from "./workspace/atomic-file.js";
+import { sweepTempFiles } from "./workspace/atomic-file.js";
 
 export interface RunningServer {
   services: Services;
@@ -15,20 +16,27 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** `options.watch` defaults to true here: a running server reports changes made by others. */
+/**
+ * `options.watch` defaults to true here: a running server reports changes made by others. The
+ * server listens at once; the watcher and the first scan of the listings run behind it (listing
+ * requests wait for them, `/health` does not).
+ */
 export async function startServer(settings: ServerSettings, logger: Logger, options: ServicesOptions = {}): Promise<RunningServer> {
-  // A previous run killed mid-write may have left temp files; they are never valid data.
-  for (const workspace of settings.workspaces) {
-    const removed = await sweepWorkspaceTempFiles(workspace.path);
+  const startedAt = Date.now();
+  // A previous run killed mid-write may have left temp files; they are never valid data. Those
+  // beside the config files go before anything is served; the ones deeper in `.opencode/` (one
+  // folder read per skill) are swept in the background, sparing what this run writes meanwhile.
+  const swept = (removed: string[]) => {
     if (removed.length > 0) logger.warn({ removed }, "removed temp files left by an interrupted write");
+  };
+  for (const workspace of settings.workspaces) {
+    swept([...(await sweepTempFiles(workspace.path, 0)), ...(await sweepTempFiles(join(workspace.path, ".opencode"), 0))]);
   }
   const services = createServices(settings, logger, { watch: true, ...options });
-  // Changes from here on are reported; a slow initial scan must not hold up startup for long.
-  if (services.watcher) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([services.watcher.ready, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
-    clearTimeout(timer);
-  }
+  void (async () => {
+    await services.watcher?.ready;
+    for (const workspace of settings.workspaces) swept(await sweepTempFiles(join(workspace.path, ".opencode"), 6, startedAt));
+  })().catch((error) => logger.warn({ err: error }, "temp file sweep failed"));
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
   try {

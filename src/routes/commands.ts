@@ -9,7 +9,8 @@ import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
 import { deleteCommand, listCommands, planCommandDelete, planCommandUpsert, writeCommand } from "../workspace/commands.js";
-import { actorOf, cachedListing, workspaceOf } from "./context.js";
+import type { Workspace } from "../workspaces.js";
+import { actorOf, listingBody, workspaceOf } from "./context.js";
 
 // Field types are checked by planCommandUpsert, so an import gets the same answers.
 export const commandUpsertSchema = z.object({
@@ -24,7 +25,7 @@ export const commandUpsertSchema = z.object({
 export function commandsRoutes(s: Services) {
   const app = new Hono<AppEnv>();
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");
-  const workspaceList = (root: string) => listCommands(root, "workspace", { onSkip });
+  const workspaceList = async (workspace: Workspace) => ({ items: await s.listings.of(workspace).commandItems() });
 
   app.get("/workspace/:id/commands", async (c) => {
     const workspace = workspaceOf(c, s);
@@ -32,10 +33,10 @@ export function commandsRoutes(s: Services) {
     if (scope !== "workspace" && scope !== "global") {
       throw badRequest("invalid_payload", 'scope must be "workspace" or "global"', { scope });
     }
-    if (scope === "global") assertHost(c.get("isHost"));
-    return cachedListing(c, s, workspace, "commands", scope, async () => ({
-      items: await listCommands(workspace.path, scope, { onSkip }),
-    }));
+    if (scope === "workspace") return listingBody(c, await s.listings.of(workspace).commandsResponse());
+    assertHost(c.get("isHost"));
+    // The global folders are read on each request (no watcher covers them).
+    return c.json({ items: await listCommands(workspace.path, scope, { onSkip }) });
   });
 
   app.post("/workspace/:id/commands", async (c) => {
@@ -52,7 +53,7 @@ export function commandsRoutes(s: Services) {
       reasons: ["commands"],
       apply: () => writeCommand(planCommandUpsert(workspace.path, input)),
     });
-    return c.json({ items: await workspaceList(workspace.path) });
+    return c.json(await workspaceList(workspace));
   });
 
   app.delete("/workspace/:id/commands/:name", async (c) => {
@@ -68,7 +69,7 @@ export function commandsRoutes(s: Services) {
       reasons: ["commands"],
       apply: () => deleteCommand(workspace.path, name),
     });
-    return c.json({ items: await workspaceList(workspace.path) });
+    return c.json(await workspaceList(workspace));
   });
 
   return app;

@@ -15,7 +15,7 @@ export function configRoutes(s: Services) {
 
   app.get("/workspace/:id/config", async (c) => {
     const workspace = workspaceOf(c, s);
-    const cached = await s.listings.get(workspace.id, "config", "", async () => {
+    const cached = await s.listings.of(workspace).get("config", "", async () => {
       const [config, updatedAt] = await Promise.all([readWorkspaceConfig(workspace.path), s.audit.lastTimestamp(workspace.path)]);
       return { json: { opencode: config.project.value, openwork: config.openwork.value, updatedAt }, etag: config.etag };
     });

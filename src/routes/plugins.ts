@@ -31,8 +31,9 @@ export function pluginsRoutes(s: Services) {
   app.get("/workspace/:id/plugins", async (c) => {
     const workspace = workspaceOf(c, s);
     const includeGlobal = queryFlag(c, "includeGlobal");
-    if (includeGlobal) assertHost(c.get("isHost"));
-    return cachedListing(c, s, workspace, "plugins", String(includeGlobal), () => listing(workspace.path, includeGlobal));
+    if (!includeGlobal) return cachedListing(c, s, workspace, "plugins", "", () => listing(workspace.path));
+    assertHost(c.get("isHost"));
+    return c.json(await listing(workspace.path, true)); // the global folders are read on each request
   });
 
   app.post("/workspace/:id/plugins", async (c) => {

@@ -6,8 +6,16 @@ import { assertHost } from "../http/auth.js";
 import { parseBody } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
-import { deleteProjectSkill, listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, writeSkill } from "../workspace/skills.js";
-import { actorOf, cachedListing, queryFlag, workspaceOf } from "./context.js";
+import {
+  deleteProjectSkill,
+  listGlobalSkills,
+  mergeSkillLists,
+  planSkillDelete,
+  planSkillUpsert,
+  readProjectSkill,
+  writeSkill,
+} from "../workspace/skills.js";
+import { actorOf, listingBody, queryFlag, workspaceOf } from "./context.js";
 
 // Types beyond "is it there" are checked by planSkillUpsert, so an import gets the same answers.
 export const skillUpsertSchema = z.object({
@@ -23,10 +31,11 @@ export function skillsRoutes(s: Services) {
   app.get("/workspace/:id/skills", async (c) => {
     const workspace = workspaceOf(c, s);
     const includeGlobal = queryFlag(c, "includeGlobal");
-    if (includeGlobal) assertHost(c.get("isHost")); // global skills are the host user's own
-    return cachedListing(c, s, workspace, "skills", String(includeGlobal), async () => ({
-      items: await listSkills(workspace.path, { includeGlobal, onSkip }),
-    }));
+    const index = s.listings.of(workspace);
+    if (!includeGlobal) return listingBody(c, await index.skillsResponse());
+    assertHost(c.get("isHost")); // global skills are the host user's own
+    // The global folders are read on each request (no watcher covers them); project ones win.
+    return c.json({ items: mergeSkillLists([await index.skillItems(), ...(await listGlobalSkills(onSkip))]) });
   });
 
   // One project skill with its text: `{ item, content }` (422 when its SKILL.md does not parse).

@@ -20,7 +20,7 @@ export const MANAGED_COMMANDS_DIR = ".opencode/commands";
 /** Folders listed (relative to `.opencode/` or the global config folder), first wins on duplicates. */
 export const COMMAND_DIRS = ["commands", "command"] as const;
 /** How deep subfolders are followed when listing. */
-const MAX_DEPTH = 8;
+export const COMMAND_MAX_DEPTH = 8;
 
 export type CommandScope = "workspace" | "global";
 
@@ -121,15 +121,18 @@ function itemFrom(name: string, data: FrontmatterData, body: string, scope: Comm
   };
 }
 
-/** Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. */
-async function collectMarkdown(dir: string, prefix = "", depth = 0): Promise<Array<[string, string]>> {
+/**
+ * Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. `prefix`
+ * and `depth` say where `dir` lies below a commands folder (for re-reading one subfolder).
+ */
+export async function collectMarkdown(dir: string, prefix = "", depth = 0): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
   const entries = await readDirIfExists(dir);
   const nested: Array<Promise<Array<[string, string]>>> = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, `${prefix}${entry.name}/`, depth + 1));
+      if (depth < COMMAND_MAX_DEPTH) nested.push(collectMarkdown(full, `${prefix}${entry.name}/`, depth + 1));
     } else if ((entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(".md") && entry.name.length > 3) {
       out.push([`${prefix}${entry.name.slice(0, -3)}`, full]);
     }
@@ -160,18 +163,29 @@ export async function listCommands(root: string, scope: CommandScope, options: L
       files.push([name, file]);
     }
   }
-  const items = await mapLimit(files, READ_CONCURRENCY, async ([name, file]): Promise<CommandItem | null> => {
-    try {
-      const text = await readFileIfExists(file);
-      if (text === null) return null;
-      const { data, body } = parseFrontmatter(text, { file });
-      return itemFrom(name, data, body, scope);
-    } catch (error) {
-      options.onSkip?.(file, (error as Error).message);
-      return null;
-    }
-  });
+  const items = await mapLimit(files, READ_CONCURRENCY, ([name, file]) => readCommandEntry(file, name, scope, options.onSkip));
   return items.filter((i): i is CommandItem => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The command `name` read from `file`, or null when the file is not there or does not parse
+ * (reported to `onSkip`). The one place a listing reads a command, so an index can re-read one.
+ */
+export async function readCommandEntry(
+  file: string,
+  name: string,
+  scope: CommandScope,
+  onSkip?: ListCommandsOptions["onSkip"],
+): Promise<CommandItem | null> {
+  try {
+    const text = await readFileIfExists(file);
+    if (text === null) return null;
+    const { data, body } = parseFrontmatter(text, { file });
+    return itemFrom(name, data, body, scope);
+  } catch (error) {
+    onSkip?.(file, (error as Error).message);
+    return null;
+  }
 }
 
 function optionalText(value: unknown, field: string): string | null | undefined {

@@ -80,7 +80,8 @@ function skillProblem(data: FrontmatterData, folder: string): string | null {
   return null;
 }
 
-function globalSkillDirs(): string[] {
+/** The user's global skill folders (listed with `includeGlobal`). */
+export function globalSkillDirs(): string[] {
   return [join(globalOpencodeDir(), "skills"), join(globalClaudeDir(), "skills")];
 }
 
@@ -98,32 +99,79 @@ export async function projectAncestors(root: string): Promise<string[]> {
   return out;
 }
 
-async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
-  const entries = (await readDirIfExists(dir)).filter((e) => e.isDirectory() || e.isSymbolicLink());
-  const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
-    const file = join(dir, entry.name, SKILL_FILE);
-    let text: string | null;
-    try {
-      text = await readFileIfExists(file);
-    } catch (error) {
-      onSkip?.(file, `unreadable: ${(error as Error).message}`);
+/**
+ * The project's skill folders in first-wins order: each of PROJECT_SKILL_DIRS in the workspace,
+ * then in each parent up to the git root. A folder that is also a global one is left out (a
+ * workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's).
+ */
+export async function projectSkillDirs(root: string): Promise<string[]> {
+  const globalSet = new Set(globalSkillDirs().map((d) => resolve(d)));
+  const dirs: string[] = [];
+  for (const ancestor of await projectAncestors(root)) {
+    for (const sub of PROJECT_SKILL_DIRS) {
+      const dir = join(ancestor, sub);
+      if (!globalSet.has(resolve(dir))) dirs.push(dir);
+    }
+  }
+  return dirs;
+}
+
+/**
+ * The skill in folder `<dir>/<name>`, or null when there is none there or it does not count
+ * (reported to `onSkip`). The one place a listing reads a skill, so an index can re-read one.
+ */
+export async function readSkillEntry(
+  dir: string,
+  name: string,
+  scope: SkillScope,
+  onSkip?: ListSkillsOptions["onSkip"],
+): Promise<SkillItem | null> {
+  const file = join(dir, name, SKILL_FILE);
+  let text: string | null;
+  try {
+    text = await readFileIfExists(file);
+  } catch (error) {
+    onSkip?.(file, `unreadable: ${(error as Error).message}`);
+    return null;
+  }
+  if (text === null) return null;
+  try {
+    const { data } = parseFrontmatter(text, { file });
+    const problem = skillProblem(data, name);
+    if (problem) {
+      onSkip?.(file, problem);
       return null;
     }
-    if (text === null) return null;
-    try {
-      const { data } = parseFrontmatter(text, { file });
-      const problem = skillProblem(data, entry.name);
-      if (problem) {
-        onSkip?.(file, problem);
-        return null;
-      }
-      return { name: entry.name, path: file, description: (data.description as string).trim(), scope };
-    } catch (error) {
-      onSkip?.(file, (error as Error).message);
-      return null;
-    }
-  });
+    return { name, path: file, description: (data.description as string).trim(), scope };
+  } catch (error) {
+    onSkip?.(file, (error as Error).message);
+    return null;
+  }
+}
+
+/** The names of the sub-folders of `dir` that may hold a skill. */
+export async function skillFolderNames(dir: string): Promise<string[]> {
+  return (await readDirIfExists(dir)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name);
+}
+
+/** Every skill directly in `dir` (one per sub-folder holding a valid SKILL.md). */
+export async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
+  const found = await mapLimit(await skillFolderNames(dir), READ_CONCURRENCY, (name) => readSkillEntry(dir, name, scope, onSkip));
   return found.filter((item): item is SkillItem => item !== null);
+}
+
+/** Lists in first-wins order merged into one, first found winning on a duplicate name, sorted by name. */
+export function mergeSkillLists(lists: SkillItem[][]): SkillItem[] {
+  const byName = new Map<string, SkillItem>();
+  for (const list of lists) {
+    for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The user's global skills (for `includeGlobal`), in first-wins order. */
+export async function listGlobalSkills(onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[][]> {
+  return Promise.all(globalSkillDirs().map((dir) => readSkillFolder(dir, "global", onSkip)));
 }
 
 /**
@@ -132,23 +180,10 @@ async function readSkillFolder(dir: string, scope: SkillScope, onSkip?: ListSkil
  * Sorted by name. Files that do not parse are skipped (and reported to `onSkip`), never fatal.
  */
 export async function listSkills(root: string, options: ListSkillsOptions = {}): Promise<SkillItem[]> {
-  const globals = globalSkillDirs();
-  const globalSet = new Set(globals.map((d) => resolve(d)));
-  const folders: Array<{ dir: string; scope: SkillScope }> = [];
-  for (const ancestor of await projectAncestors(root)) {
-    for (const sub of PROJECT_SKILL_DIRS) {
-      const dir = join(ancestor, sub);
-      // A workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's.
-      if (!globalSet.has(resolve(dir))) folders.push({ dir, scope: "project" });
-    }
-  }
-  if (options.includeGlobal) for (const dir of globals) folders.push({ dir, scope: "global" });
-  const lists = await Promise.all(folders.map((f) => readSkillFolder(f.dir, f.scope, options.onSkip)));
-  const byName = new Map<string, SkillItem>();
-  for (const list of lists) {
-    for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
-  }
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const dirs = await projectSkillDirs(root);
+  const lists = await Promise.all(dirs.map((dir) => readSkillFolder(dir, "project", options.onSkip)));
+  if (options.includeGlobal) lists.push(...(await listGlobalSkills(options.onSkip)));
+  return mergeSkillLists(lists);
 }
 
 function managedPaths(root: string, name: string) {

@@ -1,0 +1,581 @@
+// The listings (skills, commands, plugins, MCP) and the config read, kept per workspace and served
+// as the exact response bytes, so a read of a workspace with thousands of skills costs no disk I/O
+// and no serialisation (DESIGN "Caching", "incremental listing index").
+//
+// - Skills and commands are indexed entry by entry. The watcher (a change on disk) and our own
+//   writes (the write pipeline's observer) mark the entry that changed; the next request re-reads
+//   only the marked entries and re-joins the response bytes from each item's cached JSON. A whole
+//   folder is re-read only when the folder itself changed, a full scan only when the watcher
+//   starts, restarts or may have lost events.
+// - Plugins, MCP and the config read come from the config files and are small: a change marks the
+//   whole listing and the next request loads it again.
+// - A request never gets an answer older than its own arrival minus the watcher's debounce: marks
+//   made before it arrived are always read first, and a load is shared only by requests that
+//   arrive while it runs. Without a working watcher nothing is kept: each request reads the disk
+//   (sharing a load that started less than `freshnessMs` ago).
+// - While the watcher starts (and its first scan runs) requests wait for it; `/health` does not.
+import { lstat } from "node:fs/promises";
+import { isAbsolute, join, relative } from "node:path";
+import type { Logger } from "../logger.js";
+import {
+  COMMAND_DIRS,
+  COMMAND_MAX_DEPTH,
+  type CommandItem,
+  collectMarkdown,
+  listCommands,
+  readCommandEntry,
+} from "../workspace/commands.js";
+import { mapLimit, READ_CONCURRENCY } from "../workspace/fs-list.js";
+import { PROJECT_CONFIG_FILES } from "../workspace/layout.js";
+import { listSkills, PROJECT_SKILL_DIRS, projectSkillDirs, readSkillEntry, type SkillItem, skillFolderNames } from "../workspace/skills.js";
+import type { Workspace } from "../workspaces.js";
+
+export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config";
+/** Listings loaded whole (from the config files), by a loader the route gives. */
+export type WholeKind = "plugins" | "mcp" | "config";
+
+/** What changed, as precisely as the caller knows it. */
+export type IndexChange =
+  /** A skill folder `<root>/<name>` (or, without `name`, the whole skills folder `root`). */
+  | { kind: "skills"; root: string; name?: string }
+  /** `<root>/<path>` in a commands folder: a file or a sub-folder (or, without `path`, all of it). */
+  | { kind: "commands"; root: string; path?: string }
+  /** The list of skills folders itself may have changed (a `.git` came or went). */
+  | { kind: "skill-dirs" }
+  | { kind: WholeKind }
+  | { kind: "all" };
+
+/** `starting`: the watcher is being set up (requests wait); `watching`: changes are reported; `unwatched`: read the disk each time. */
+export type IndexMode = "starting" | "watching" | "unwatched";
+
+export interface CachedResponse {
+  body: Uint8Array<ArrayBuffer>;
+  etag?: string;
+}
+
+export interface IndexStats {
+  /** Full scans of the skills and the commands listings. */
+  fullScans: number;
+  /** Single entries (a skill folder, a command file) re-read. */
+  entryReads: number;
+  /** Whole folders re-read (a skills folder or commands sub-folder that itself changed). */
+  folderReads: number;
+}
+
+export interface ListingIndexOptions {
+  /** How old a shared load may be when there is no watcher (the watcher's debounce; 0 = never share). */
+  freshnessMs: number;
+  /** Workspaces start in `starting` (a watcher will set them up) rather than `unwatched`. */
+  watched: boolean;
+  logger?: Logger;
+  /** How long a request waits for a starting watcher before it reads the disk itself. */
+  startTimeoutMs?: number;
+}
+
+const encoder = new TextEncoder();
+const CONFIG_NAMES = new Set<string>([...PROJECT_CONFIG_FILES]);
+/** Past this many marked entries in one folder, re-reading the folder is simpler than each entry. */
+const FOLDER_READ_THRESHOLD = 512;
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Index of the first element of `sorted` that is >= `name`. */
+function lowerBound(sorted: string[], name: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function itemsBody(json: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`{"items":[${json}]}`);
+}
+
+/** Normalises a path relative to a folder to `/`-separated form without `./` or a trailing slash. */
+export function toRelative(base: string, path: string): string {
+  const rel = isAbsolute(path) ? relative(base, path) : path;
+  return rel
+    .replace(/\\/g, "/")
+    .replace(/^(\.\/)+/, "")
+    .replace(/\/+$/, "");
+}
+
+/**
+ * Which listings a change of `rel` (relative to `base`, `/`-separated) can affect. `base` is the
+ * workspace (`workspace` true) or one of its parents, whose skills folders it also lists.
+ */
+export function changesForPath(base: string, rel: string, workspace: boolean): IndexChange[] {
+  if (rel === "" || rel === ".") return workspace ? [{ kind: "all" }] : [{ kind: "skill-dirs" }];
+  const parts = rel.split("/");
+  if (parts.length === 1 && parts[0] === ".git") return [{ kind: "skill-dirs" }];
+  const out: IndexChange[] = [];
+  for (const dir of PROJECT_SKILL_DIRS) {
+    const dirParts = dir.split("/");
+    const root = join(base, dir);
+    if (dirParts.every((p, i) => i >= parts.length || parts[i] === p)) {
+      // rel is the skills folder, a folder above it, or something inside it.
+      if (parts.length <= dirParts.length) out.push({ kind: "skills", root });
+      else out.push({ kind: "skills", root, name: parts[dirParts.length]! });
+    }
+  }
+  if (!workspace) return out;
+  const [top, second] = parts;
+  if (parts.length === 1 && CONFIG_NAMES.has(top!)) return [{ kind: "config" }, { kind: "plugins" }, { kind: "mcp" }];
+  if (top !== ".opencode") return out;
+  if (parts.length === 1) return [{ kind: "all" }];
+  if (parts.length === 2 && (CONFIG_NAMES.has(second!) || second === "openwork.json")) {
+    return [{ kind: "config" }, { kind: "plugins" }, { kind: "mcp" }];
+  }
+  if (second === "openwork") return [{ kind: "config" }]; // the audit log: the config read's updatedAt
+  if ((COMMAND_DIRS as readonly string[]).includes(second!)) {
+    const path = parts.slice(2).join("/");
+    out.push(
+      path
+        ? { kind: "commands", root: join(base, ".opencode", second!), path }
+        : { kind: "commands", root: join(base, ".opencode", second!) },
+    );
+  }
+  if (second === "plugins" || second === "plugin") out.push({ kind: "plugins" });
+  return out;
+}
+
+/**
+ * One listing indexed by entry: each item's JSON per folder (in first-wins order), the winning
+ * JSON per name, the names in order, and the response bytes joined from them. Only the JSON text
+ * of an item is kept (not the parsed object, whose strings may hold on to the whole file they
+ * were cut from): about 300 bytes per skill.
+ */
+abstract class EntryListing<T extends { name: string }> {
+  private roots: string[] = [];
+  private readonly perRoot = new Map<string, Map<string, string>>();
+  private readonly winners = new Map<string, string>();
+  private sorted: string[] = [];
+  private body: Uint8Array<ArrayBuffer> | null = null;
+  /** Marked entries per folder; null = the whole folder. */
+  private dirty = new Map<string, Set<string> | null>();
+  private full = true;
+  /** Every mark bumps `marked`; a refresh that started at `marked = n` makes `done = n`. */
+  private marked = 1;
+  private done = 0;
+  private running: Promise<void> | null = null;
+
+  constructor(protected readonly stats: IndexStats) {}
+
+  protected abstract listRoots(): Promise<string[]>;
+  /** Every item in `root`, as name -> JSON. */
+  protected abstract readRoot(root: string): Promise<Map<string, string>>;
+  /** Re-reads what `key` names in `root`, updating `items` (name -> JSON); returns the names it may have changed. */
+  protected abstract readKey(root: string, key: string, items: Map<string, string>): Promise<string[]>;
+
+  mark(root: string, key?: string): void {
+    this.marked++;
+    if (this.full) return; // the full scan to come reads it anyway
+    const current = this.dirty.get(root);
+    if (key === undefined) this.dirty.set(root, null);
+    else if (current === undefined) this.dirty.set(root, new Set([key]));
+    else if (current !== null) {
+      current.add(key);
+      if (current.size > FOLDER_READ_THRESHOLD) this.dirty.set(root, null);
+    }
+  }
+
+  markAll(): void {
+    this.full = true;
+    this.dirty.clear();
+    this.marked++;
+  }
+
+  /** Drops everything (the watcher stopped); the next use starts with a full scan. */
+  reset(): void {
+    this.markAll();
+    this.perRoot.clear();
+    this.winners.clear();
+    this.sorted = [];
+    this.body = null;
+  }
+
+  /** Resolves once every mark made before the call has been read. */
+  async fresh(): Promise<void> {
+    const target = this.marked;
+    while (this.done < target) {
+      this.running ??= this.refresh().finally(() => {
+        this.running = null;
+      });
+      await this.running;
+    }
+  }
+
+  async response(): Promise<CachedResponse> {
+    await this.fresh();
+    this.body ??= itemsBody(this.sorted.map((name) => this.winners.get(name)!).join(","));
+    return { body: this.body };
+  }
+
+  async items(): Promise<T[]> {
+    await this.fresh();
+    return JSON.parse(`[${this.sorted.map((name) => this.winners.get(name)!).join(",")}]`) as T[];
+  }
+
+  private async refresh(): Promise<void> {
+    const upTo = this.marked;
+    try {
+      if (this.full) {
+        this.full = false;
+        this.dirty.clear();
+        await this.scan();
+      } else {
+        const batch = this.dirty;
+        this.dirty = new Map();
+        const changed = new Set<string>();
+        for (const [root, keys] of batch) {
+          if (!this.roots.includes(root)) continue; // not (or no longer) a folder this listing reads
+          const items = this.perRoot.get(root) ?? new Map<string, string>();
+          this.perRoot.set(root, items);
+          if (keys === null) {
+            this.stats.folderReads++;
+            const fresh = await this.readRoot(root);
+            for (const name of items.keys()) changed.add(name);
+            for (const name of fresh.keys()) changed.add(name);
+            this.perRoot.set(root, fresh);
+          } else {
+            this.stats.entryReads += keys.size;
+            const names = await mapLimit([...keys], READ_CONCURRENCY, (key) => this.readKey(root, key, items));
+            for (const list of names) for (const name of list) changed.add(name);
+          }
+        }
+        for (const name of changed) this.decide(name);
+        if (changed.size > 0) this.body = null;
+      }
+      this.done = Math.max(this.done, upTo);
+    } catch (error) {
+      this.full = true; // whatever was half read is read again by the next request
+      this.marked++;
+      throw error;
+    }
+  }
+
+  private async scan(): Promise<void> {
+    this.stats.fullScans++;
+    const roots = await this.listRoots();
+    const lists = await Promise.all(roots.map((root) => this.readRoot(root)));
+    this.roots = roots;
+    this.perRoot.clear();
+    this.winners.clear();
+    roots.forEach((root, i) => {
+      const items = lists[i]!;
+      this.perRoot.set(root, items);
+      for (const [name, json] of items) if (!this.winners.has(name)) this.winners.set(name, json);
+    });
+    this.sorted = [...this.winners.keys()].sort(byName);
+    this.body = null;
+  }
+
+  /** Recomputes which folder's item wins for `name` (first in order), keeping `sorted` in order. */
+  private decide(name: string): void {
+    let winner: string | undefined;
+    for (const root of this.roots) {
+      winner = this.perRoot.get(root)?.get(name);
+      if (winner !== undefined) break;
+    }
+    const had = this.winners.has(name);
+    if (winner !== undefined) {
+      this.winners.set(name, winner);
+      if (!had) this.sorted.splice(lowerBound(this.sorted, name), 0, name);
+    } else if (had) {
+      this.winners.delete(name);
+      const at = lowerBound(this.sorted, name);
+      if (this.sorted[at] === name) this.sorted.splice(at, 1);
+    }
+  }
+}
+
+class SkillsListing extends EntryListing<SkillItem> {
+  constructor(
+    stats: IndexStats,
+    private readonly root: string,
+    private readonly onSkip?: (file: string, reason: string) => void,
+  ) {
+    super(stats);
+  }
+
+  protected listRoots(): Promise<string[]> {
+    return projectSkillDirs(this.root);
+  }
+
+  protected async readRoot(dir: string): Promise<Map<string, string>> {
+    const items = new Map<string, string>();
+    // Each item becomes its JSON as soon as it is read: a scan of thousands holds no parsed files.
+    await mapLimit(await skillFolderNames(dir), READ_CONCURRENCY, async (name) => {
+      const item = await readSkillEntry(dir, name, "project", this.onSkip);
+      if (item) items.set(name, JSON.stringify(item));
+    });
+    return items;
+  }
+
+  protected async readKey(dir: string, name: string, items: Map<string, string>): Promise<string[]> {
+    const item = await readSkillEntry(dir, name, "project", this.onSkip);
+    if (item) items.set(name, JSON.stringify(item));
+    else items.delete(name);
+    return [name];
+  }
+}
+
+class CommandsListing extends EntryListing<CommandItem> {
+  constructor(
+    stats: IndexStats,
+    private readonly root: string,
+    private readonly onSkip?: (file: string, reason: string) => void,
+  ) {
+    super(stats);
+  }
+
+  protected async listRoots(): Promise<string[]> {
+    return COMMAND_DIRS.map((d) => join(this.root, ".opencode", d));
+  }
+
+  protected async readRoot(dir: string): Promise<Map<string, string>> {
+    const files = await collectMarkdown(dir);
+    const items = await mapLimit(files, READ_CONCURRENCY, ([name, file]) => readCommandEntry(file, name, "workspace", this.onSkip));
+    return new Map(items.filter((i): i is CommandItem => i !== null).map((item) => [item.name, JSON.stringify(item)]));
+  }
+
+  /** `path` is a file (`sub/x.md`) or a sub-folder (`sub`) of the commands folder `dir`. */
+  protected async readKey(dir: string, path: string, items: Map<string, string>): Promise<string[]> {
+    const changed: string[] = [];
+    const segments = path.split("/").length;
+    if (path.endsWith(".md") && path.length > 3 && segments - 1 <= COMMAND_MAX_DEPTH) {
+      const name = path.slice(0, -3);
+      const item = await readCommandEntry(join(dir, path), name, "workspace", this.onSkip);
+      if (item) items.set(name, JSON.stringify(item));
+      else items.delete(name);
+      changed.push(name);
+    }
+    // A sub-folder that came, went or was replaced: everything below it.
+    const prefix = `${path}/`;
+    for (const name of items.keys()) {
+      if (name.startsWith(prefix)) {
+        items.delete(name);
+        changed.push(name);
+      }
+    }
+    if (segments <= COMMAND_MAX_DEPTH) {
+      const info = await lstat(join(dir, path)).catch(() => null);
+      if (info?.isDirectory()) {
+        const files = await collectMarkdown(join(dir, path), prefix, segments);
+        for (const [name, file] of files) {
+          const item = await readCommandEntry(file, name, "workspace", this.onSkip);
+          if (item) items.set(name, JSON.stringify(item));
+          changed.push(name);
+        }
+      }
+    }
+    return changed;
+  }
+}
+
+interface WholeEntry {
+  generation: number;
+  body: Promise<CachedResponse>;
+}
+
+/** The listings of one workspace. */
+export class WorkspaceIndex {
+  readonly stats: IndexStats = { fullScans: 0, entryReads: 0, folderReads: 0 };
+  private mode: IndexMode;
+  private gate: { promise: Promise<void>; open: () => void } | null = null;
+  private readonly skills: SkillsListing;
+  private readonly commands: CommandsListing;
+  private readonly whole = new Map<string, WholeEntry>();
+  private readonly generations: Record<WholeKind, number> = { plugins: 0, mcp: 0, config: 0 };
+  /** Loads shared while there is no watcher: key -> when it started and its result. */
+  private readonly shared = new Map<string, { startedAt: number; result: Promise<unknown> }>();
+
+  constructor(
+    readonly workspace: Workspace,
+    private readonly options: ListingIndexOptions,
+  ) {
+    const onSkip = options.logger
+      ? (file: string, reason: string) => options.logger!.debug({ file, reason }, "listing entry skipped")
+      : undefined;
+    this.skills = new SkillsListing(this.stats, workspace.path, onSkip);
+    this.commands = new CommandsListing(this.stats, workspace.path, onSkip);
+    this.mode = "unwatched";
+    if (options.watched) this.setMode("starting");
+  }
+
+  get currentMode(): IndexMode {
+    return this.mode;
+  }
+
+  /** Set by the watcher: `watching` starts (or restarts) from a full scan, begun at once. */
+  setMode(mode: IndexMode): void {
+    const before = this.mode;
+    this.mode = mode;
+    if (mode === "starting") {
+      if (!this.gate) {
+        let open!: () => void;
+        const promise = new Promise<void>((resolve) => (open = resolve));
+        this.gate = { promise, open };
+      }
+      return;
+    }
+    if (before === "watching" && mode === "watching") return;
+    this.skills.reset();
+    this.commands.reset();
+    this.bump("plugins", "mcp", "config");
+    this.whole.clear();
+    const gate = this.gate;
+    this.gate = null;
+    gate?.open();
+    if (mode === "watching") {
+      // The first scan starts now, so the first request finds it under way or done.
+      this.skills.fresh().catch(() => {});
+      this.commands.fresh().catch(() => {});
+    }
+  }
+
+  /** Records a change; ignored unless the watcher is running (otherwise nothing is kept). */
+  mark(change: IndexChange): void {
+    if (this.mode !== "watching") return;
+    switch (change.kind) {
+      case "skills":
+        this.skills.mark(change.root, change.name);
+        return;
+      case "commands":
+        this.commands.mark(change.root, change.path);
+        return;
+      case "skill-dirs":
+        this.skills.markAll();
+        return;
+      case "all":
+        this.skills.markAll();
+        this.commands.markAll();
+        this.bump("plugins", "mcp", "config");
+        return;
+      default:
+        this.bump(change.kind);
+    }
+  }
+
+  /** Marks what a write to these paths (workspace-relative or absolute) can have changed. */
+  markPaths(paths: readonly string[]): void {
+    for (const path of paths) {
+      for (const change of changesForPath(this.workspace.path, toRelative(this.workspace.path, path), true)) this.mark(change);
+    }
+  }
+
+  invalidate(kinds: readonly ListingKind[]): void {
+    for (const kind of kinds) {
+      if (kind === "skills") this.skills.markAll();
+      else if (kind === "commands") this.commands.markAll();
+      else this.bump(kind);
+    }
+  }
+
+  private bump(...kinds: WholeKind[]): void {
+    for (const kind of kinds) this.generations[kind]++;
+  }
+
+  /** Waits while the watcher starts (bounded); true when the index may be used. */
+  private async usable(): Promise<boolean> {
+    if (this.gate) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.startTimeoutMs ?? 10_000);
+        timer.unref?.();
+      });
+      await Promise.race([this.gate.promise, timeout]);
+      clearTimeout(timer);
+    }
+    return this.mode === "watching";
+  }
+
+  /** Without a watcher: a load shared only with requests that come while it is young. */
+  private sharedLoad<R>(key: string, load: () => Promise<R>): Promise<R> {
+    const now = performance.now();
+    const hit = this.shared.get(key);
+    if (hit && now - hit.startedAt < this.options.freshnessMs) return hit.result as Promise<R>;
+    const result = load();
+    const entry = { startedAt: now, result };
+    this.shared.set(key, entry);
+    const forget = () => {
+      if (this.shared.get(key) === entry) this.shared.delete(key);
+    };
+    result.then(() => setTimeout(forget, this.options.freshnessMs).unref?.(), forget);
+    return result;
+  }
+
+  /** `{ items }` of the project's skills (workspace and parents up to the git root). */
+  async skillsResponse(): Promise<CachedResponse> {
+    if (await this.usable()) return this.skills.response();
+    return this.sharedLoad("skills", async () => ({
+      body: itemsBody((await listSkills(this.workspace.path)).map((i) => JSON.stringify(i)).join(",")),
+    }));
+  }
+
+  async skillItems(): Promise<SkillItem[]> {
+    if (await this.usable()) return this.skills.items();
+    return this.sharedLoad("skill-items", () => listSkills(this.workspace.path));
+  }
+
+  /** `{ items }` of the workspace's commands. */
+  async commandsResponse(): Promise<CachedResponse> {
+    if (await this.usable()) return this.commands.response();
+    return this.sharedLoad("commands", async () => ({
+      body: itemsBody((await listCommands(this.workspace.path, "workspace")).map((i) => JSON.stringify(i)).join(",")),
+    }));
+  }
+
+  async commandItems(): Promise<CommandItem[]> {
+    if (await this.usable()) return this.commands.items();
+    return this.sharedLoad("command-items", () => listCommands(this.workspace.path, "workspace"));
+  }
+
+  /**
+   * A listing loaded whole by `load` (plugins, MCP, the config read), serialised once. Concurrent
+   * misses share one load, and a load that a change overtook is not kept.
+   */
+  async get(kind: WholeKind, variant: string, load: () => Promise<{ json: unknown; etag?: string }>): Promise<CachedResponse> {
+    const serialise = async (): Promise<CachedResponse> => {
+      const { json, etag } = await load();
+      const body = encoder.encode(JSON.stringify(json));
+      return etag === undefined ? { body } : { body, etag };
+    };
+    if (!(await this.usable())) return this.sharedLoad(`${kind}\0${variant}`, serialise);
+    const key = `${kind}\0${variant}`;
+    const generation = this.generations[kind];
+    const hit = this.whole.get(key);
+    if (hit && hit.generation === generation) return hit.body;
+    const entry: WholeEntry = { generation, body: serialise() };
+    this.whole.set(key, entry);
+    entry.body.catch(() => {
+      if (this.whole.get(key) === entry) this.whole.delete(key); // errors are not kept
+    });
+    return entry.body;
+  }
+}
+
+/** The listing index of every workspace. */
+export class ListingIndex {
+  private readonly byId = new Map<string, WorkspaceIndex>();
+
+  constructor(private readonly options: ListingIndexOptions) {}
+
+  of(workspace: Workspace): WorkspaceIndex {
+    let index = this.byId.get(workspace.id);
+    if (!index) {
+      index = new WorkspaceIndex(workspace, this.options);
+      this.byId.set(workspace.id, index);
+    }
+    return index;
+  }
+
+  /** The index of a workspace id, if one was made. */
+  find(workspaceId: string): WorkspaceIndex | undefined {
+    return this.byId.get(workspaceId);
+  }
+}
