@@ -7,6 +7,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { ServicesOptions } from "../src/services/index.js";
+import { ItemsBody } from "../src/services/listing-body.js";
 import { createHarness, type Harness, json, putFile, tempDir, waitFor } from "./helpers/harness.js";
 
 const skillMd = (name: string, description: string) => `---\nname: ${name}\ndescription: ${description}\n---\nBody\n`;
@@ -173,5 +174,58 @@ describe("listing index: changes made by others", () => {
     assert.deepEqual(await names(h, "/skills"), ["gamma"]);
     await putFile(join(h.root, ".opencode/commands/c.md"), "C\n");
     assert.deepEqual(await names(h, "/commands"), ["c"]);
+  });
+});
+
+describe("listing index: the response bytes", () => {
+  test("patching a body gives the same bytes as building it anew", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const expected = new Map<string, string>();
+    const json = (name: string, v: number) => JSON.stringify({ name, description: `${name} v${v} ünïcødé`, n: v });
+    for (let i = 0; i < 50; i++) expected.set(`n${i}`, json(`n${i}`, 0));
+    const sorted = () => [...expected.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let body = ItemsBody.build(sorted(), (n) => expected.get(n)!);
+    for (let round = 1; round <= 300; round++) {
+      const edits = new Map<string, string | null>();
+      for (let k = Math.floor(random() * 6); k >= 0; k--) {
+        const name = `n${Math.floor(random() * 80)}`;
+        const value = random() < 0.3 ? null : json(name, round);
+        edits.set(name, value);
+        if (value === null) expected.delete(name);
+        else expected.set(name, value);
+      }
+      body = body.patch(edits);
+      const rebuilt = ItemsBody.build(sorted(), (n) => expected.get(n)!);
+      assert.deepEqual(Buffer.from(body.bytes), Buffer.from(rebuilt.bytes), `round ${round}`);
+      assert.deepEqual(body.names, rebuilt.names);
+      for (const name of body.names) assert.equal(body.jsonOf(name), expected.get(name));
+    }
+    assert.deepEqual(ItemsBody.empty().items(), []);
+    assert.equal(new TextDecoder().decode(ItemsBody.empty().patch(new Map([["a", '{"a":1}']])).bytes), '{"items":[{"a":1}]}');
+  });
+
+  test("a skill hidden by one of the same name in an earlier folder shows when that one goes", async (t) => {
+    const root = await tempDir();
+    t.after(() => rm(root, { recursive: true, force: true }));
+    await mkdir(join(root, ".git"));
+    await putFile(join(root, ".opencode/skills/dup/SKILL.md"), skillMd("dup", "From .opencode/skills"));
+    await putFile(join(root, ".claude/skills/dup/SKILL.md"), skillMd("dup", "From .claude/skills"));
+    const h = await watched(t, root);
+    assert.equal(await descriptionOf(h, "dup"), "From .opencode/skills");
+    await writeFile(join(root, ".claude/skills/dup/SKILL.md"), skillMd("dup", "Hidden, changed"));
+    await rm(join(root, ".opencode/skills/dup"), { recursive: true });
+    await waitFor(async () => (await descriptionOf(h, "dup")) === "Hidden, changed", 1000);
+    await putFile(join(root, ".agents/skills/dup/SKILL.md"), skillMd("dup", "From .agents/skills, last"));
+    await putFile(join(root, ".opencode/skill/dup/SKILL.md"), skillMd("dup", "From .opencode/skill"));
+    await waitFor(async () => (await descriptionOf(h, "dup")) === "From .opencode/skill", 1000);
+    await rm(join(root, ".opencode/skill"), { recursive: true });
+    await waitFor(async () => (await descriptionOf(h, "dup")) === "Hidden, changed", 1000);
+    await rm(join(root, ".claude"), { recursive: true });
+    await waitFor(async () => (await descriptionOf(h, "dup")) === "From .agents/skills, last", 1000);
+    assert.equal((await items(h, "/skills")).length, 1);
   });
 });

@@ -2,10 +2,12 @@
 // needs a reload. A bounded in-memory log with a server-wide sequence number, plus live listeners.
 //
 // Fan-out runs after the write that recorded the event has answered (in a later turn of the event
-// loop), never inside it: a write costs the same with a thousand subscribers as with none. Events
-// recorded while a fan-out round runs are sent together in the next round, each event's SSE
-// bytes are built once per round and shared by every subscriber, and a large round yields to other
-// work between slices. What a slow subscriber cannot take is its own problem (see routes/sse.ts).
+// loop), never inside it, and in rounds: a round hands each subscriber everything recorded since
+// the last one as one chunk (one socket write per subscriber, however many events), rounds start
+// at most every FANOUT_INTERVAL_MS, each event's SSE bytes are built once per round and shared by
+// every subscriber, and a large round yields to other work between slices. So a burst of writes
+// with a thousand subscribers costs one round per interval, not a thousand socket writes per
+// write. What a slow subscriber cannot take is its own problem (see routes/sse.ts).
 import { randomUUID } from "node:crypto";
 
 export const RELOAD_REASONS = ["skills", "plugins", "mcp", "commands", "config", "agents"] as const;
@@ -39,6 +41,8 @@ type BatchListener = (batch: EventBatch) => void;
 
 /** How long one slice of a fan-out round may run before it yields to requests waiting behind it. */
 const SLICE_MS = 2;
+/** Rounds start at most this often: what is recorded meanwhile goes out together (ms). */
+export const FANOUT_INTERVAL_MS = 50;
 
 const encoder = new TextEncoder();
 
@@ -65,6 +69,7 @@ export class ReloadEventLog {
   /** Events waiting for the next fan-out round, per workspace. */
   private pending = new Map<string, ReloadEvent[]>();
   private round: Promise<void> | null = null;
+  private lastRoundAt = Number.NEGATIVE_INFINITY;
 
   /**
    * @param onRecord runs first and synchronously for every event of every workspace; it is not
@@ -101,11 +106,16 @@ export class ReloadEventLog {
     while (this.round) await this.round;
   }
 
-  /** Rounds run one after another until nothing is pending; each starts in a later turn. */
+  /**
+   * Rounds run one after another until nothing is pending; each starts in a later turn, and at
+   * least FANOUT_INTERVAL_MS after the one before.
+   */
   private async fanOut(): Promise<void> {
     try {
       while (this.pending.size > 0) {
-        await new Promise((resolve) => setImmediate(resolve));
+        const wait = this.lastRoundAt + FANOUT_INTERVAL_MS - performance.now();
+        await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
+        this.lastRoundAt = performance.now();
         const pending = this.pending;
         this.pending = new Map();
         for (const [workspaceId, events] of pending) {

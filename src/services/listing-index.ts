@@ -27,8 +27,11 @@ import {
 } from "../workspace/commands.js";
 import { mapLimit, READ_CONCURRENCY } from "../workspace/fs-list.js";
 import { PROJECT_CONFIG_FILES } from "../workspace/layout.js";
-import { listSkills, PROJECT_SKILL_DIRS, projectSkillDirs, readSkillEntry, type SkillItem, skillFolderNames } from "../workspace/skills.js";
+import { listSkills, PROJECT_SKILL_DIRS, projectSkillDirs, readSkillEntry, type SkillItem } from "../workspace/skills.js";
 import type { Workspace } from "../workspaces.js";
+import { settleHeapLater } from "./heap.js";
+import { ItemsBody, itemsBody } from "./listing-body.js";
+import { scanSkillFoldersAuto } from "./listing-scan.js";
 
 export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config";
 /** Listings loaded whole (from the config files), by a loader the route gives. */
@@ -79,22 +82,6 @@ const FOLDER_READ_THRESHOLD = 512;
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Index of the first element of `sorted` that is >= `name`. */
-function lowerBound(sorted: string[], name: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < name) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function itemsBody(json: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`{"items":[${json}]}`);
-}
-
 /** Normalises a path relative to a folder to `/`-separated form without `./` or a trailing slash. */
 export function toRelative(base: string, path: string): string {
   const rel = isAbsolute(path) ? relative(base, path) : path;
@@ -144,17 +131,17 @@ export function changesForPath(base: string, rel: string, workspace: boolean): I
 }
 
 /**
- * One listing indexed by entry: each item's JSON per folder (in first-wins order), the winning
- * JSON per name, the names in order, and the response bytes joined from them. Only the JSON text
- * of an item is kept (not the parsed object, whose strings may hold on to the whole file they
- * were cut from): about 300 bytes per skill.
+ * One listing indexed by entry: which names each folder holds (in first-wins order), the response
+ * bytes with the winning item of each name, and aside only the JSON of items another folder's item
+ * of the same name hides. A change re-reads the marked entries and patches the bytes.
  */
-abstract class EntryListing<T extends { name: string }> {
+abstract class EntryListing<T> {
   private roots: string[] = [];
-  private readonly perRoot = new Map<string, Map<string, string>>();
-  private readonly winners = new Map<string, string>();
-  private sorted: string[] = [];
-  private body: Uint8Array<ArrayBuffer> | null = null;
+  /** Per folder (same order as `roots`): the names with an item there. */
+  private present: Set<string>[] = [];
+  /** `<folder index>\0<name>` -> JSON of an item hidden by one of an earlier folder. */
+  private readonly hidden = new Map<string, string>();
+  private body = ItemsBody.empty();
   /** Marked entries per folder; null = the whole folder. */
   private dirty = new Map<string, Set<string> | null>();
   private full = true;
@@ -166,10 +153,13 @@ abstract class EntryListing<T extends { name: string }> {
   constructor(protected readonly stats: IndexStats) {}
 
   protected abstract listRoots(): Promise<string[]>;
-  /** Every item in `root`, as name -> JSON. */
-  protected abstract readRoot(root: string): Promise<Map<string, string>>;
-  /** Re-reads what `key` names in `root`, updating `items` (name -> JSON); returns the names it may have changed. */
-  protected abstract readKey(root: string, key: string, items: Map<string, string>): Promise<string[]>;
+  /** Every item in each of `roots`, as name -> JSON (a full scan, or one folder read again). */
+  protected abstract readRoots(roots: string[]): Promise<Map<string, string>[]>;
+  /**
+   * Re-reads what `key` names in `root` (where `present` holds the names it had): each name it
+   * may have changed, with its item's JSON, or null when `root` no longer has one.
+   */
+  protected abstract readKey(root: string, key: string, present: ReadonlySet<string>): Promise<Array<[string, string | null]>>;
 
   mark(root: string, key?: string): void {
     this.marked++;
@@ -192,10 +182,9 @@ abstract class EntryListing<T extends { name: string }> {
   /** Drops everything (the watcher stopped); the next use starts with a full scan. */
   reset(): void {
     this.markAll();
-    this.perRoot.clear();
-    this.winners.clear();
-    this.sorted = [];
-    this.body = null;
+    this.present = [];
+    this.hidden.clear();
+    this.body = ItemsBody.empty();
   }
 
   /** Resolves once every mark made before the call has been read. */
@@ -211,13 +200,12 @@ abstract class EntryListing<T extends { name: string }> {
 
   async response(): Promise<CachedResponse> {
     await this.fresh();
-    this.body ??= itemsBody(this.sorted.map((name) => this.winners.get(name)!).join(","));
-    return { body: this.body };
+    return { body: this.body.bytes };
   }
 
   async items(): Promise<T[]> {
     await this.fresh();
-    return JSON.parse(`[${this.sorted.map((name) => this.winners.get(name)!).join(",")}]`) as T[];
+    return this.body.items<T>();
   }
 
   private async refresh(): Promise<void> {
@@ -230,25 +218,7 @@ abstract class EntryListing<T extends { name: string }> {
       } else {
         const batch = this.dirty;
         this.dirty = new Map();
-        const changed = new Set<string>();
-        for (const [root, keys] of batch) {
-          if (!this.roots.includes(root)) continue; // not (or no longer) a folder this listing reads
-          const items = this.perRoot.get(root) ?? new Map<string, string>();
-          this.perRoot.set(root, items);
-          if (keys === null) {
-            this.stats.folderReads++;
-            const fresh = await this.readRoot(root);
-            for (const name of items.keys()) changed.add(name);
-            for (const name of fresh.keys()) changed.add(name);
-            this.perRoot.set(root, fresh);
-          } else {
-            this.stats.entryReads += keys.size;
-            const names = await mapLimit([...keys], READ_CONCURRENCY, (key) => this.readKey(root, key, items));
-            for (const list of names) for (const name of list) changed.add(name);
-          }
-        }
-        for (const name of changed) this.decide(name);
-        if (changed.size > 0) this.body = null;
+        await this.update(batch);
       }
       this.done = Math.max(this.done, upTo);
     } catch (error) {
@@ -261,35 +231,74 @@ abstract class EntryListing<T extends { name: string }> {
   private async scan(): Promise<void> {
     this.stats.fullScans++;
     const roots = await this.listRoots();
-    const lists = await Promise.all(roots.map((root) => this.readRoot(root)));
+    const lists = await this.readRoots(roots);
     this.roots = roots;
-    this.perRoot.clear();
-    this.winners.clear();
-    roots.forEach((root, i) => {
-      const items = lists[i]!;
-      this.perRoot.set(root, items);
-      for (const [name, json] of items) if (!this.winners.has(name)) this.winners.set(name, json);
+    this.present = lists.map((items) => new Set(items.keys()));
+    this.hidden.clear();
+    const winners = new Map<string, string>();
+    lists.forEach((items, r) => {
+      for (const [name, json] of items) {
+        if (!winners.has(name)) winners.set(name, json);
+        else this.hidden.set(`${r}\0${name}`, json);
+      }
     });
-    this.sorted = [...this.winners.keys()].sort(byName);
-    this.body = null;
+    this.body = ItemsBody.build([...winners.keys()].sort(byName), (name) => winners.get(name)!);
+    settleHeapLater();
   }
 
-  /** Recomputes which folder's item wins for `name` (first in order), keeping `sorted` in order. */
-  private decide(name: string): void {
-    let winner: string | undefined;
-    for (const root of this.roots) {
-      winner = this.perRoot.get(root)?.get(name);
-      if (winner !== undefined) break;
+  /** The first folder holding an item named `name`, or -1. */
+  private winner(name: string): number {
+    return this.present.findIndex((names) => names.has(name));
+  }
+
+  private async update(batch: Map<string, Set<string> | null>): Promise<void> {
+    // What was read: name -> folder index -> JSON (null: none there any more).
+    const read = new Map<string, Map<number, string | null>>();
+    const note = (name: string, r: number, json: string | null) => {
+      const byRoot = read.get(name) ?? new Map<number, string | null>();
+      read.set(name, byRoot);
+      byRoot.set(r, json);
+    };
+    for (const [root, keys] of batch) {
+      const r = this.roots.indexOf(root);
+      if (r < 0) continue; // not (or no longer) a folder this listing reads
+      if (keys === null) {
+        this.stats.folderReads++;
+        const items = (await this.readRoots([root]))[0]!;
+        for (const name of this.present[r]!) if (!items.has(name)) note(name, r, null);
+        for (const [name, json] of items) note(name, r, json);
+      } else {
+        this.stats.entryReads += keys.size;
+        const results = await mapLimit([...keys], READ_CONCURRENCY, (key) => this.readKey(root, key, this.present[r]!));
+        for (const list of results) for (const [name, json] of list) note(name, r, json);
+      }
     }
-    const had = this.winners.has(name);
-    if (winner !== undefined) {
-      this.winners.set(name, winner);
-      if (!had) this.sorted.splice(lowerBound(this.sorted, name), 0, name);
-    } else if (had) {
-      this.winners.delete(name);
-      const at = lowerBound(this.sorted, name);
-      if (this.sorted[at] === name) this.sorted.splice(at, 1);
+    const edits = new Map<string, string | null>();
+    for (const [name, byRoot] of read) {
+      const before = this.winner(name);
+      for (const [r, json] of byRoot) {
+        if (json === null) this.present[r]!.delete(name);
+        else this.present[r]!.add(name);
+      }
+      const after = this.winner(name);
+      // An item that stops being the winner, but stays, is kept aside.
+      if (before >= 0 && before !== after && this.present[before]!.has(name)) {
+        this.hidden.set(`${before}\0${name}`, byRoot.get(before) ?? this.body.jsonOf(name)!);
+      }
+      for (const [r, json] of byRoot) {
+        if (r === after) continue;
+        if (json === null) this.hidden.delete(`${r}\0${name}`);
+        else this.hidden.set(`${r}\0${name}`, json);
+      }
+      if (after < 0) {
+        if (before >= 0) edits.set(name, null);
+        continue;
+      }
+      const json = byRoot.get(after) ?? (after === before ? undefined : this.hidden.get(`${after}\0${name}`));
+      this.hidden.delete(`${after}\0${name}`);
+      if (json !== undefined && json !== null) edits.set(name, json);
     }
+    if (edits.size > 0) this.body = this.body.patch(edits);
   }
 }
 
@@ -306,21 +315,15 @@ class SkillsListing extends EntryListing<SkillItem> {
     return projectSkillDirs(this.root);
   }
 
-  protected async readRoot(dir: string): Promise<Map<string, string>> {
-    const items = new Map<string, string>();
-    // Each item becomes its JSON as soon as it is read: a scan of thousands holds no parsed files.
-    await mapLimit(await skillFolderNames(dir), READ_CONCURRENCY, async (name) => {
-      const item = await readSkillEntry(dir, name, "project", this.onSkip);
-      if (item) items.set(name, JSON.stringify(item));
-    });
-    return items;
+  protected async readRoots(dirs: string[]): Promise<Map<string, string>[]> {
+    const folders = await scanSkillFoldersAuto(dirs);
+    for (const folder of folders) for (const [file, reason] of folder.skipped) this.onSkip?.(file, reason);
+    return folders.map((folder) => folder.items);
   }
 
-  protected async readKey(dir: string, name: string, items: Map<string, string>): Promise<string[]> {
+  protected async readKey(dir: string, name: string): Promise<Array<[string, string | null]>> {
     const item = await readSkillEntry(dir, name, "project", this.onSkip);
-    if (item) items.set(name, JSON.stringify(item));
-    else items.delete(name);
-    return [name];
+    return [[name, item ? JSON.stringify(item) : null]];
   }
 }
 
@@ -337,43 +340,38 @@ class CommandsListing extends EntryListing<CommandItem> {
     return COMMAND_DIRS.map((d) => join(this.root, ".opencode", d));
   }
 
-  protected async readRoot(dir: string): Promise<Map<string, string>> {
-    const files = await collectMarkdown(dir);
-    const items = await mapLimit(files, READ_CONCURRENCY, ([name, file]) => readCommandEntry(file, name, "workspace", this.onSkip));
-    return new Map(items.filter((i): i is CommandItem => i !== null).map((item) => [item.name, JSON.stringify(item)]));
+  protected readRoots(dirs: string[]): Promise<Map<string, string>[]> {
+    return Promise.all(
+      dirs.map(async (dir) => {
+        const files = await collectMarkdown(dir);
+        const items = await mapLimit(files, READ_CONCURRENCY, ([name, file]) => readCommandEntry(file, name, "workspace", this.onSkip));
+        return new Map(items.filter((i): i is CommandItem => i !== null).map((item) => [item.name, JSON.stringify(item)]));
+      }),
+    );
   }
 
   /** `path` is a file (`sub/x.md`) or a sub-folder (`sub`) of the commands folder `dir`. */
-  protected async readKey(dir: string, path: string, items: Map<string, string>): Promise<string[]> {
-    const changed: string[] = [];
+  protected async readKey(dir: string, path: string, present: ReadonlySet<string>): Promise<Array<[string, string | null]>> {
+    const changed = new Map<string, string | null>();
     const segments = path.split("/").length;
     if (path.endsWith(".md") && path.length > 3 && segments - 1 <= COMMAND_MAX_DEPTH) {
       const name = path.slice(0, -3);
       const item = await readCommandEntry(join(dir, path), name, "workspace", this.onSkip);
-      if (item) items.set(name, JSON.stringify(item));
-      else items.delete(name);
-      changed.push(name);
+      changed.set(name, item ? JSON.stringify(item) : null);
     }
     // A sub-folder that came, went or was replaced: everything below it.
     const prefix = `${path}/`;
-    for (const name of items.keys()) {
-      if (name.startsWith(prefix)) {
-        items.delete(name);
-        changed.push(name);
-      }
-    }
+    for (const name of present) if (name.startsWith(prefix)) changed.set(name, null);
     if (segments <= COMMAND_MAX_DEPTH) {
       const info = await lstat(join(dir, path)).catch(() => null);
       if (info?.isDirectory()) {
-        const files = await collectMarkdown(join(dir, path), prefix, segments);
-        for (const [name, file] of files) {
+        for (const [name, file] of await collectMarkdown(join(dir, path), prefix, segments)) {
           const item = await readCommandEntry(file, name, "workspace", this.onSkip);
-          if (item) items.set(name, JSON.stringify(item));
-          changed.push(name);
+          if (item) changed.set(name, JSON.stringify(item));
         }
       }
     }
-    return changed;
+    return [...changed];
   }
 }
 
@@ -513,7 +511,7 @@ export class WorkspaceIndex {
   async skillsResponse(): Promise<CachedResponse> {
     if (await this.usable()) return this.skills.response();
     return this.sharedLoad("skills", async () => ({
-      body: itemsBody((await listSkills(this.workspace.path)).map((i) => JSON.stringify(i)).join(",")),
+      body: itemsBody((await listSkills(this.workspace.path)).map((i) => JSON.stringify(i))),
     }));
   }
 
@@ -526,7 +524,7 @@ export class WorkspaceIndex {
   async commandsResponse(): Promise<CachedResponse> {
     if (await this.usable()) return this.commands.response();
     return this.sharedLoad("commands", async () => ({
-      body: itemsBody((await listCommands(this.workspace.path, "workspace")).map((i) => JSON.stringify(i)).join(",")),
+      body: itemsBody((await listCommands(this.workspace.path, "workspace")).map((i) => JSON.stringify(i))),
     }));
   }
 

@@ -37,6 +37,7 @@ import { isInside } from "../workspace/paths.js";
 import { projectAncestors, projectSkillDirs } from "../workspace/skills.js";
 import type { Workspace } from "../workspaces.js";
 import type { ReloadEventLog, ReloadReason } from "./events.js";
+import { settleHeapLater } from "./heap.js";
 import { changesForPath, type ListingIndex, type WorkspaceIndex } from "./listing-index.js";
 import type { WritePipeline } from "./write-pipeline.js";
 
@@ -168,9 +169,8 @@ interface Folder {
   depth: number;
   base: Base;
   handle: FolderHandle | null;
-  /** Names of the sub-folders watched too (made when there is a first one). */
-  children: Set<string> | null;
-  parent: Folder | null;
+  /** Whether a sub-folder of it was watched too (they are found by path when it goes). */
+  hasChildren: boolean;
 }
 
 interface PendingReport {
@@ -227,6 +227,7 @@ class WorkspaceWatch {
         this.state = "on";
         this.retryMs = this.options.retryMs;
         this.index?.setMode("watching");
+        settleHeapLater();
       },
       (error) => {
         if (run === this.run) this.fail(error);
@@ -321,29 +322,32 @@ class WorkspaceWatch {
     }
   }
 
+  /** Starts watching one folder (checked to lie inside its base); null when it is gone already. */
+  private watchOne(run: number, path: string, real: string, role: Role, depth: number, base: Base, parent: Folder | null): Folder | null {
+    if (run !== this.run || this.folders.has(path)) return null;
+    const folder: Folder = { path, real: real === path ? path : real, role, depth, base, handle: null, hasChildren: false };
+    try {
+      // The real path, checked to lie inside: nothing can lead the watch elsewhere.
+      folder.handle = this.options.watch(real, (event, name) => this.onEvent(folder, event, name));
+    } catch (error) {
+      if (isNotFound(error)) return null; // gone already; its parent reports it
+      throw error;
+    }
+    folder.handle.on("error", this.onWatchError);
+    this.folders.set(path, folder);
+    if (parent) parent.hasChildren = true;
+    return folder;
+  }
+
   /**
    * Watches `path` (a folder whose real path is `real`, already checked to be inside its base),
    * then the sub-folders its role asks for. `later`: the folder appeared after the start, so what
    * it holds is new and reported.
    */
   private async add(run: number, path: string, real: string, role: Role, depth: number, base: Base, parent: Folder | null, later: boolean) {
-    if (run !== this.run || this.folders.has(path)) return;
-    const folder: Folder = { path, real: real === path ? path : real, role, depth, base, handle: null, children: null, parent };
-    try {
-      // The real path, checked to lie inside: nothing can lead the watch elsewhere.
-      folder.handle = this.options.watch(real, (event, name) => this.onEvent(folder, event, name));
-    } catch (error) {
-      if (isNotFound(error)) return; // gone already; its parent reports it
-      throw error;
-    }
-    folder.handle.on("error", this.onWatchError);
-    this.folders.set(path, folder);
-    if (parent) {
-      parent.children ??= new Set();
-      parent.children.add(basename(path));
-    }
+    const folder = this.watchOne(run, path, real, role, depth, base, parent);
     // A skill's own folder has nothing watched below it: at the start it is not even read.
-    if (role === "skill" && !later) return;
+    if (!folder || (role === "skill" && !later)) return;
     for (const entry of await this.entriesOf(folder)) {
       if (run !== this.run) return;
       const name = entry.name;
@@ -356,7 +360,11 @@ class WorkspaceWatch {
       const childRole = this.childRole(folder, name);
       if (!childRole) continue;
       if (entry.isDirectory()) {
-        await this.add(run, child, join(real, name), childRole, role === "tree" ? depth + 1 : 0, base, folder, later);
+        const childReal = join(real, name);
+        const depthBelow = role === "tree" ? depth + 1 : 0;
+        // Thousands of skills: one watch each, set up without a promise per skill.
+        if (childRole === "skill" && !later) this.watchOne(run, child, childReal, childRole, depthBelow, base, folder);
+        else await this.add(run, child, childReal, childRole, depthBelow, base, folder, later);
         await this.yieldSometimes();
       } else if (entry.isSymbolicLink() && WorkspaceWatch.followsLinks(role)) {
         await this.followLink(run, folder, name, childRole, later);
@@ -400,25 +408,29 @@ class WorkspaceWatch {
 
   /** Stops watching `folder` and everything watched below it. */
   private remove(folder: Folder): void {
-    for (const name of folder.children ?? []) {
-      const child = this.folders.get(join(folder.path, name));
-      if (child) this.remove(child);
+    if (folder.hasChildren) {
+      const prefix = `${folder.path}${sep}`;
+      for (const [path, below] of this.folders) {
+        if (!path.startsWith(prefix)) continue;
+        this.closeHandle(below);
+        this.folders.delete(path);
+      }
     }
     this.closeHandle(folder);
     if (this.folders.get(folder.path) === folder) this.folders.delete(folder.path);
-    folder.parent?.children?.delete(basename(folder.path));
   }
 
   private onEvent(folder: Folder, event: string, name: string | null): void {
     if (folder.handle === null) return; // closed meanwhile
-    this.countEvent();
     if (name === null || name === undefined) {
-      // The kernel did not say what changed: look at the whole folder again.
-      this.markIndex(folder, folder.path);
-      void this.restartSoon();
+      // The kernel did not say what changed: start over.
+      this.restartSoon();
       return;
     }
     if (name.includes(TEMP_MARKER)) return; // our own temp files, and anyone's with our marker
+    // In the workspace or a parent folder (a home folder, /tmp) most entries are none of ours.
+    if (folder.role === "base" && !CONTAINERS.has(name) && name !== ".git" && !(folder.base.workspace && CONFIG_FILES.has(name))) return;
+    this.countEvent();
     const child = join(folder.path, name);
     this.markIndex(folder, child);
     if (event === "change" && !this.childRole(folder, name)) {
