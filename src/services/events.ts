@@ -3,11 +3,13 @@
 //
 // Fan-out runs after the write that recorded the event has answered (in a later turn of the event
 // loop), never inside it, and in rounds: a round hands each subscriber everything recorded since
-// the last one as one chunk (one socket write per subscriber, however many events), rounds start
-// at most every FANOUT_INTERVAL_MS, each event's SSE bytes are built once per round and shared by
-// every subscriber, and a large round yields to other work between slices. So a burst of writes
-// with a thousand subscribers costs one round per interval, not a thousand socket writes per
-// write. What a slow subscriber cannot take is its own problem (see routes/sse.ts).
+// the last one as one chunk (one socket write per subscriber, however many events), each event's
+// SSE bytes are built once per round and shared by every subscriber, and a large round yields to
+// other work between slices. Rounds are spaced by ten times the time the last one took (at least
+// 20 ms, at most 1 s): fan-out takes at most about a tenth of the server's time, so with a thousand
+// subscribers a burst of writes costs a round every ~100 ms, not a thousand socket writes per
+// write, while a few subscribers hear of each event within ~20 ms. What a slow subscriber cannot
+// take is its own problem (see routes/sse.ts).
 import { randomUUID } from "node:crypto";
 
 export const RELOAD_REASONS = ["skills", "plugins", "mcp", "commands", "config", "agents"] as const;
@@ -41,8 +43,12 @@ type BatchListener = (batch: EventBatch) => void;
 
 /** How long one slice of a fan-out round may run before it yields to requests waiting behind it. */
 const SLICE_MS = 2;
-/** Rounds start at most this often: what is recorded meanwhile goes out together (ms). */
-export const FANOUT_INTERVAL_MS = 50;
+/** Rounds are spaced by this many times the time the last one took ... */
+const ROUND_SPACING_FACTOR = 10;
+/** ... but at least this (ms) ... */
+const MIN_ROUND_SPACING_MS = 20;
+/** ... and at most this (ms). */
+const MAX_ROUND_SPACING_MS = 1000;
 
 const encoder = new TextEncoder();
 
@@ -69,7 +75,8 @@ export class ReloadEventLog {
   /** Events waiting for the next fan-out round, per workspace. */
   private pending = new Map<string, ReloadEvent[]>();
   private round: Promise<void> | null = null;
-  private lastRoundAt = Number.NEGATIVE_INFINITY;
+  /** When the next round may start. */
+  private nextRoundAt = 0;
 
   /**
    * @param onRecord runs first and synchronously for every event of every workspace; it is not
@@ -106,18 +113,15 @@ export class ReloadEventLog {
     while (this.round) await this.round;
   }
 
-  /**
-   * Rounds run one after another until nothing is pending; each starts in a later turn, and at
-   * least FANOUT_INTERVAL_MS after the one before.
-   */
+  /** Rounds run one after another until nothing is pending, each in a later turn, spaced (see above). */
   private async fanOut(): Promise<void> {
     try {
       while (this.pending.size > 0) {
-        const wait = this.lastRoundAt + FANOUT_INTERVAL_MS - performance.now();
+        const wait = this.nextRoundAt - performance.now();
         await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
-        this.lastRoundAt = performance.now();
         const pending = this.pending;
         this.pending = new Map();
+        const started = performance.now();
         for (const [workspaceId, events] of pending) {
           const batch = makeBatch(events);
           // A snapshot: a subscriber that leaves during the round is skipped, one that joins
@@ -137,6 +141,11 @@ export class ReloadEventLog {
             }
           }
         }
+        // The subscribers' socket writes run after the listeners return: count them in.
+        await new Promise((resolve) => setImmediate(resolve));
+        const busy = performance.now() - started;
+        const spacing = Math.min(MAX_ROUND_SPACING_MS, Math.max(MIN_ROUND_SPACING_MS, ROUND_SPACING_FACTOR * busy));
+        this.nextRoundAt = performance.now() + spacing;
       }
     } finally {
       this.round = null;
