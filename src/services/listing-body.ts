@@ -7,7 +7,6 @@ const PREFIX = '{"items":[';
 const SUFFIX = "]}";
 const COMMA = 44;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -133,9 +132,4 @@ export class ItemsBody {
     view.write(SUFFIX, at, "latin1");
     return new ItemsBody(bytes, names, starts);
   }
-}
-
-/** `{"items":[...]}` of items already serialised, in order. */
-export function itemsBody(jsons: readonly string[]): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${PREFIX}${jsons.join(",")}${SUFFIX}`);
 }

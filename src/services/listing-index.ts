@@ -17,20 +17,13 @@
 import { lstat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import type { Logger } from "../logger.js";
-import {
-  COMMAND_DIRS,
-  COMMAND_MAX_DEPTH,
-  type CommandItem,
-  collectMarkdown,
-  listCommands,
-  readCommandEntry,
-} from "../workspace/commands.js";
+import { COMMAND_DIRS, COMMAND_MAX_DEPTH, type CommandItem, collectMarkdown, readCommandEntry } from "../workspace/commands.js";
 import { mapLimit, READ_CONCURRENCY } from "../workspace/fs-list.js";
 import { PROJECT_CONFIG_FILES } from "../workspace/layout.js";
-import { listSkills, PROJECT_SKILL_DIRS, projectSkillDirs, readSkillEntry, type SkillItem } from "../workspace/skills.js";
+import { PROJECT_SKILL_DIRS, projectSkillDirs, readSkillEntry, type SkillItem } from "../workspace/skills.js";
 import type { Workspace } from "../workspaces.js";
 import { settleHeapLater } from "./heap.js";
-import { ItemsBody, itemsBody } from "./listing-body.js";
+import { ItemsBody } from "./listing-body.js";
 import { scanSkillFoldersAuto } from "./listing-scan.js";
 
 export type ListingKind = "skills" | "commands" | "plugins" | "mcp" | "config";
@@ -244,6 +237,14 @@ abstract class EntryListing<T> {
     });
     this.body = ItemsBody.build([...winners.keys()].sort(byName), (name) => winners.get(name)!);
     settleHeapLater();
+  }
+
+  /** The listing read from disk now, kept nowhere (when no watcher can say what changed). */
+  async readAll(): Promise<ItemsBody> {
+    const lists = await this.readRoots(await this.listRoots());
+    const winners = new Map<string, string>();
+    for (const items of lists) for (const [name, json] of items) if (!winners.has(name)) winners.set(name, json);
+    return ItemsBody.build([...winners.keys()].sort(byName), (name) => winners.get(name)!);
   }
 
   /** The first folder holding an item named `name`, or -1. */
@@ -510,27 +511,23 @@ export class WorkspaceIndex {
   /** `{ items }` of the project's skills (workspace and parents up to the git root). */
   async skillsResponse(): Promise<CachedResponse> {
     if (await this.usable()) return this.skills.response();
-    return this.sharedLoad("skills", async () => ({
-      body: itemsBody((await listSkills(this.workspace.path)).map((i) => JSON.stringify(i))),
-    }));
+    return { body: (await this.sharedLoad("skills", () => this.skills.readAll())).bytes };
   }
 
   async skillItems(): Promise<SkillItem[]> {
     if (await this.usable()) return this.skills.items();
-    return this.sharedLoad("skill-items", () => listSkills(this.workspace.path));
+    return (await this.sharedLoad("skills", () => this.skills.readAll())).items<SkillItem>();
   }
 
   /** `{ items }` of the workspace's commands. */
   async commandsResponse(): Promise<CachedResponse> {
     if (await this.usable()) return this.commands.response();
-    return this.sharedLoad("commands", async () => ({
-      body: itemsBody((await listCommands(this.workspace.path, "workspace")).map((i) => JSON.stringify(i))),
-    }));
+    return { body: (await this.sharedLoad("commands", () => this.commands.readAll())).bytes };
   }
 
   async commandItems(): Promise<CommandItem[]> {
     if (await this.usable()) return this.commands.items();
-    return this.sharedLoad("command-items", () => listCommands(this.workspace.path, "workspace"));
+    return (await this.sharedLoad("commands", () => this.commands.readAll())).items<CommandItem>();
   }
 
   /**
