@@ -4,15 +4,15 @@
 //
 // - Skills and commands are indexed entry by entry. The watcher (a change on disk) and our own
 //   writes (the write pipeline's observer) mark the entry that changed; the next request re-reads
-//   only the marked entries and re-joins the response bytes from each item's cached JSON. A whole
+//   only the marked entries and patches the response bytes around them (listing-body.ts). A whole
 //   folder is re-read only when the folder itself changed, a full scan only when the watcher
-//   starts, restarts or may have lost events.
+//   starts, restarts or may have lost events (a large one runs in a worker: listing-scan.ts).
 // - Plugins, MCP and the config read come from the config files and are small: a change marks the
 //   whole listing and the next request loads it again.
-// - A request never gets an answer older than its own arrival minus the watcher's debounce: marks
-//   made before it arrived are always read first, and a load is shared only by requests that
-//   arrive while it runs. Without a working watcher nothing is kept: each request reads the disk
-//   (sharing a load that started less than `freshnessMs` ago).
+// - A request never gets an answer older than what the watcher had reported when it arrived:
+//   entries marked before it arrived are always read first. Without a working watcher nothing is
+//   kept: each request reads the disk (sharing a read that started less than `freshnessMs`, the
+//   watcher's debounce, ago).
 // - While the watcher starts (and its first scan runs) requests wait for it; `/health` does not.
 import { lstat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";

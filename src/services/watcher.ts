@@ -1,7 +1,7 @@
 // Watches every folder a listing reads, in each workspace, and turns changes made by someone else
 // (an editor, OpenCode's own tools) into reload events and listing-index marks (SPEC section 6).
 //
-// What is watched, one plain `fs.watch` (one inotify watch, about 1.5 KiB) per folder, never
+// What is watched, one plain `fs.watch` (one inotify watch, about 1.4 KiB) per folder, never
 // recursively and never through a link that leads out of the workspace (or out of the parent
 // folder it belongs to):
 // - the workspace folder itself (config files; `.opencode`, `.claude`, `.agents` and `.git`
