@@ -433,8 +433,9 @@ class WorkspaceWatch {
     this.countEvent();
     const child = join(folder.path, name);
     this.markIndex(folder, child);
-    if (event === "change" && !this.childRole(folder, name)) {
-      this.report(folder, child); // a file's content changed
+    // A file's content changed, or a skill's SKILL.md came or went: nothing to watch or unwatch.
+    if ((event === "change" && !this.childRole(folder, name)) || (folder.role === "skill" && name === "SKILL.md")) {
+      this.report(folder, child);
       return;
     }
     void this.reconcile(folder, name);
