@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { ServerSettings } from "./config.js";
 import type { Logger } from "./logger.js";
+import { settleHeapLater } from "./services/heap.js";
 import { createServices, type Services, type ServicesOptions } from "./services/index.js";
 import { sweepTempFiles } from "./workspace/atomic-file.js";
 
@@ -36,6 +37,7 @@ export async function startServer(settings: ServerSettings, logger: Logger, opti
   void (async () => {
     await services.watcher?.ready;
     for (const workspace of settings.workspaces) swept(await sweepTempFiles(join(workspace.path, ".opencode"), 6, startedAt));
+    settleHeapLater(); // reading every skill's folder was a burst too
   })().catch((error) => logger.warn({ err: error }, "temp file sweep failed"));
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
