@@ -1,5 +1,5 @@
 // The ceiling: a bare node:http server answering each path with bytes held in memory.
-// Usage: node bench/baseline-server.mjs <responses.json>   (prints "listening <port>")
+// Usage: node bench/baseline-server.mjs <responses.json> [port]   (prints "listening <port>")
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
@@ -14,4 +14,4 @@ const server = createServer((req, res) => {
   res.writeHead(hit.status, { "content-type": hit.type, "content-length": hit.body.length });
   res.end(hit.body);
 });
-server.listen(0, "127.0.0.1", () => console.log(`listening ${server.address().port}`));
+server.listen(Number(process.argv[3] ?? 0), "127.0.0.1", () => console.log(`listening ${server.address().port}`));

@@ -8,6 +8,10 @@
 // Options: --duration S (per route, server and round, default 5), --connections N (default 10),
 //          --skills N (default 500), --commands N (default 250), --startup-skills N (default 5000),
 //          --no-gateway
+//
+// With --skills 5000 or more (or --scale) it runs the scale mode instead (bench/scale.ts): each
+// goal of the scale table against a limit measured in the same run. Scale options:
+//          --subscribers N (default 1000), --writes N (sequential writes per round, default 200)
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +20,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { workspaceId } from "../src/workspaces.js";
 import { benchGateway } from "./gateway.js";
+import { runScale } from "./scale.js";
 import { generateWorkspace } from "./workspace.js";
 
 const { values } = parseArgs({
@@ -27,6 +32,9 @@ const { values } = parseArgs({
     "startup-skills": { type: "string", default: "5000" },
     rounds: { type: "string", default: "2" },
     "no-gateway": { type: "boolean", default: false },
+    scale: { type: "boolean", default: false },
+    subscribers: { type: "string", default: "1000" },
+    writes: { type: "string", default: "200" },
   },
 });
 const duration = Number(values.duration);
@@ -77,6 +85,24 @@ async function load(url: string, headers: Record<string, string> = {}) {
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), "ows-bench-"));
+  if (values.scale || Number(values.skills) >= 5000) {
+    try {
+      await runScale({
+        dir,
+        skills: Number(values.skills),
+        duration,
+        connections,
+        rounds,
+        cli: CLI,
+        token: TOKEN,
+        subscribers: Number(values.subscribers),
+        writes: Number(values.writes),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const children: ChildProcess[] = [];
   try {
     const root = join(dir, "workspace");

@@ -9,6 +9,11 @@ export interface WorkspaceShape {
   mcp: number;
 }
 
+/** A SKILL.md of a realistic size (about 1.2 KB). */
+export function skillText(name: string, description: string): string {
+  return `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${"Step by step instructions. ".repeat(40)}\n`;
+}
+
 export async function generateWorkspace(root: string, shape: WorkspaceShape): Promise<void> {
   await mkdir(join(root, ".git"), { recursive: true }); // stops the skill walk at the workspace
   const mcp: Record<string, unknown> = {};
@@ -33,10 +38,7 @@ export async function generateWorkspace(root: string, shape: WorkspaceShape): Pr
     const dir = join(root, ".opencode", "skills", name);
     writes.push(
       mkdir(dir, { recursive: true }).then(() =>
-        writeFile(
-          join(dir, "SKILL.md"),
-          `---\nname: ${name}\ndescription: Skill number ${i}, which explains how to do task ${i} well.\n---\n\n# Skill ${i}\n\n${"Step by step instructions. ".repeat(40)}\n`,
-        ),
+        writeFile(join(dir, "SKILL.md"), skillText(name, `Skill number ${i}, which explains how to do task ${i} well.`)),
       ),
     );
     if (writes.length >= 200) await Promise.all(writes.splice(0));

@@ -4,14 +4,16 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { createAdaptorServer, type HttpBindings } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { DEFAULTS, readTlsFiles, type ServerSettings } from "./config.js";
 import { type ConnectionLimiter, limitConnections } from "./http/connection-limits.js";
 import { createHostCheck, isLoopbackHost, misdirectedHostResponse } from "./http/host-check.js";
 import type { Logger } from "./logger.js";
+import { settleHeapLater } from "./services/heap.js";
 import { createServices, type Services, type ServicesOptions } from "./services/index.js";
-import { sweepWorkspaceTempFiles } from "./workspace/atomic-file.js";
+import { sweepTempFiles } from "./workspace/atomic-file.js";
 
 export interface RunningServer {
   services: Services;
@@ -25,24 +27,29 @@ export interface RunningServer {
 }
 
 /**
- * `options.watch` defaults to true here: a running server reports changes made by others.
- * Throws a ConfigError when the TLS files cannot be used.
+ * `options.watch` defaults to true here: a running server reports changes made by others. The
+ * server listens at once; the watcher and the first scan of the listings run behind it (listing
+ * requests wait for them, `/health` does not). Throws a ConfigError when the TLS files cannot be used.
  */
 export async function startServer(settings: ServerSettings, logger: Logger, options: ServicesOptions = {}): Promise<RunningServer> {
+  const startedAt = Date.now();
   const tls = settings.tls ? readTlsFiles(settings.tls) : null;
   const limits = settings.connections ?? DEFAULTS.connections;
-  // A previous run killed mid-write may have left temp files; they are never valid data.
-  for (const workspace of settings.workspaces) {
-    const removed = await sweepWorkspaceTempFiles(workspace.path);
+  // A previous run killed mid-write may have left temp files; they are never valid data. Those
+  // beside the config files go before anything is served; the ones deeper in `.opencode/` (one
+  // folder read per skill) are swept in the background, sparing what this run writes meanwhile.
+  const swept = (removed: string[]) => {
     if (removed.length > 0) logger.warn({ removed }, "removed temp files left by an interrupted write");
+  };
+  for (const workspace of settings.workspaces) {
+    swept([...(await sweepTempFiles(workspace.path, 0)), ...(await sweepTempFiles(join(workspace.path, ".opencode"), 0))]);
   }
   const services = createServices(settings, logger, { watch: true, ...options });
-  // Changes from here on are reported; a slow initial scan must not hold up startup for long.
-  if (services.watcher) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([services.watcher.ready, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
-    clearTimeout(timer);
-  }
+  void (async () => {
+    await services.watcher?.ready;
+    for (const workspace of settings.workspaces) swept(await sweepTempFiles(join(workspace.path, ".opencode"), 6, startedAt));
+    settleHeapLater(); // reading every skill's folder was a burst too
+  })().catch((error) => logger.warn({ err: error }, "temp file sweep failed"));
   const app = createApp(services);
 
   const hostCheck = createHostCheck({

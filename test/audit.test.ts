@@ -1,6 +1,7 @@
 // GET /workspace/:id/audit: newest first, limits, and a log damaged by a crash (through the client).
 import assert from "node:assert/strict";
-import { appendFile, readFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AUDIT_LOG } from "../src/workspace/layout.js";
@@ -66,4 +67,34 @@ test("a long log is read from the end across chunk boundaries", async () => {
   } finally {
     await long.close();
   }
+});
+
+test("the log stays open between writes, and one deleted, replaced or made a FIFO underneath is never written blind", async (t) => {
+  const w = await createHarness();
+  t.after(() => w.close());
+  const file = join(w.root, AUDIT_LOG);
+  const write = async (n: number) => {
+    const res = await w.call("PATCH", w.ws("/config"), { openwork: { n } });
+    return res.status;
+  };
+  const lines = async () => (await readFile(file, "utf8")).trim().split("\n").filter(Boolean).length;
+  assert.equal(await write(1), 200);
+  assert.equal(await write(2), 200);
+  assert.equal(await lines(), 2);
+  // Deleted: the next entry starts a new file.
+  await rm(file);
+  assert.equal(await write(3), 200);
+  assert.equal(await lines(), 1);
+  // Replaced by another file (an editor's save, a rotation): the entry goes to the new one.
+  await writeFile(`${file}.new`, '{"id":"audit_kept","workspaceId":"x","action":"config.patch","timestamp":1}\n');
+  await rename(`${file}.new`, file);
+  assert.equal(await write(4), 200);
+  assert.equal(await lines(), 2);
+  assert.equal(JSON.parse((await readFile(file, "utf8")).split("\n")[0]!).id, "audit_kept");
+  // Replaced by a FIFO: refused at once (no hang), and nothing is written.
+  await rm(file);
+  execFileSync("mkfifo", [file]);
+  const before = await readFile(join(w.root, ".opencode/openwork.json"), "utf8");
+  assert.equal(await write(5), 422);
+  assert.equal(await readFile(join(w.root, ".opencode/openwork.json"), "utf8"), before);
 });

@@ -2,6 +2,7 @@
 // as a live SSE stream (`id:` = seq, `Last-Event-ID` resumes, heartbeats, no listener leak).
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { silentLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
@@ -154,7 +155,7 @@ describe("GET /workspace/:id/events (JSON)", () => {
 });
 
 describe("ReloadEventLog", () => {
-  test("unsubscribing twice never drops a later subscriber; a throwing listener does not stop the others", () => {
+  test("unsubscribing twice never drops a later subscriber; a throwing listener does not stop the others", async () => {
     const log = new ReloadEventLog();
     const first = log.subscribe("ws_a", () => {});
     first();
@@ -167,6 +168,8 @@ describe("ReloadEventLog", () => {
     assert.equal(log.listenerCount("ws_a"), 2);
     log.record("ws_a", "skills");
     log.record("ws_b", "skills");
+    assert.deepEqual(seen, [], "subscribers hear of an event after the write that recorded it");
+    await log.flushed();
     assert.deepEqual(seen, [1]);
   });
 
@@ -291,5 +294,81 @@ describe("GET /workspace/:id/events (SSE)", () => {
       controller.abort();
       await waitFor(() => server.services.events.listenerCount() === 0, 3000);
     }
+  });
+});
+
+describe("event fan-out: a slow subscriber is dropped, the others are not held up", () => {
+  test("in-process: the slow stream is closed with an error, the fast one gets every event", async (t) => {
+    const h = await createHarness({}, { services: { eventsMaxBufferedBytes: 8 * 1024 } });
+    t.after(() => h.close());
+    const fast = new SseReader((await stream(h)).body!);
+    assert.equal((await fast.next()).comment, "connected");
+    const slow = await stream(h); // never read
+    assert.equal(h.services.events.listenerCount(h.wsId), 2);
+    const got: number[] = [];
+    let recorded = 0;
+    while (h.services.events.listenerCount(h.wsId) === 2 && recorded < 5000) {
+      for (let i = 0; i < 10; i++, recorded++) h.services.events.record(h.wsId, "skills");
+      await h.services.events.flushed();
+      while (got.length < recorded) got.push(Number((await fast.nextEvent()).id));
+    }
+    assert.equal(h.services.events.listenerCount(h.wsId), 1, "the slow subscriber was dropped");
+    assert.ok(recorded < 5000, `dropped after ${recorded} events`);
+    // Writes go on, and the fast subscriber hears them.
+    const write = await h.call("POST", h.ws("/commands"), { name: "after", template: "After" });
+    assert.equal(write.status, 200);
+    const last = await fast.nextEvent();
+    assert.equal(last.event.reason, "commands");
+    assert.deepEqual(
+      [...got, Number(last.id)],
+      Array.from({ length: recorded + 1 }, (_, i) => i + 1),
+      "every event, in order",
+    );
+    // The slow client finds its stream ended with an error once it reads what was queued.
+    const reader = slow.body!.getReader();
+    await assert.rejects(async () => {
+      for (;;) if ((await reader.read()).done) return;
+    });
+  });
+
+  test("over a real socket: a client that stops reading is disconnected; a reading one gets everything", async (t) => {
+    const root = await tempDir();
+    const server = await startServer(testSettings(root), silentLogger, { watch: false, eventsMaxBufferedBytes: 64 * 1024 });
+    t.after(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const wsId = server.services.registry.list()[0]!.id;
+    const events = server.services.events;
+    // The slow client: asks for the stream, then never reads from its socket.
+    const slow = connect(server.port, "127.0.0.1");
+    const closed = new Promise<void>((resolve) => slow.on("close", () => resolve()));
+    slow.on("error", () => {});
+    slow.write(
+      `GET /workspace/${wsId}/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${TOKEN}\r\nAccept: text/event-stream\r\n\r\n`,
+    );
+    slow.pause();
+    await waitFor(() => events.listenerCount(wsId) === 1, 3000);
+    // The fast client reads everything.
+    const res = await fetch(`${server.urls[0]}/workspace/${wsId}/events`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, Accept: "text/event-stream" },
+    });
+    const fast = new SseReader(res.body!);
+    await fast.next();
+    assert.equal(events.listenerCount(wsId), 2);
+    let recorded = 0;
+    let received = 0;
+    while (events.listenerCount(wsId) === 2 && recorded < 400_000) {
+      for (let i = 0; i < 200; i++, recorded++) events.record(wsId, "skills");
+      await events.flushed();
+      while (received < recorded) {
+        assert.equal(Number((await fast.nextEvent()).id), ++received, "in order, none missing");
+      }
+    }
+    assert.equal(events.listenerCount(wsId), 1, `the slow client was dropped (after ${recorded} events)`);
+    slow.resume(); // reads what the kernel holds, then sees the connection closed
+    await closed;
+    events.record(wsId, "mcp");
+    assert.equal((await fast.nextEvent()).event.reason, "mcp");
   });
 });

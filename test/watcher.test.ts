@@ -2,12 +2,13 @@
 // events, with the reason taken from the path, debounced, ignoring our own bookkeeping files, and
 // never reporting our own writes a second time.
 import assert from "node:assert/strict";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { type FSWatcher, realpathSync, watch } from "node:fs";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import type { ReloadEvent } from "../src/services/events.js";
-import { isIgnoredPath, reasonForPath } from "../src/services/watcher.js";
-import { createHarness, type Harness } from "./helpers/harness.js";
+import { isIgnoredPath, reasonForPath, type WatcherOptions, type WatchFolder } from "../src/services/watcher.js";
+import { createHarness, type Harness, json, tempDir, waitFor } from "./helpers/harness.js";
 
 const DEBOUNCE = 120;
 const SUPPRESS = 1500;
@@ -61,6 +62,9 @@ describe("watcher: path rules", () => {
       [".opencode/agents/a.md", "agents"],
       [".opencode/agent/a.md", "agents"],
       [".opencode/modes/m.md", "agents"],
+      [".claude/skills/a/SKILL.md", "skills"],
+      [".agents/skills/a/SKILL.md", "skills"],
+      [".claude/settings.json", null],
       [".opencode/.gitignore", null],
       [".opencode/themes/t.json", null],
       ["README.md", null],
@@ -95,7 +99,16 @@ describe("watcher: path rules", () => {
       assert.equal(isIgnoredPath(path), true, path);
       assert.equal(reasonForPath(path), null, path);
     }
-    for (const path of ["", ".opencode", ".opencode/skills", ".opencode/skills/a", "opencode.json"]) {
+    for (const path of [
+      "",
+      ".opencode",
+      ".opencode/skills",
+      ".opencode/skills/a",
+      "opencode.json",
+      ".claude",
+      ".claude/skills",
+      ".agents/skills/a",
+    ]) {
       assert.equal(isIgnoredPath(path), false, path);
     }
   });
@@ -286,6 +299,135 @@ describe("watcher: our own writes", () => {
     assert.equal(h.services.watcher, null);
     const cursor = h.services.events.cursor;
     await put(h.root, ".opencode/skills/x/SKILL.md", "---\nname: x\ndescription: X\n---\n");
+    await sleep(SETTLE);
+    assert.deepEqual(eventsOf(h, cursor), []);
+  });
+});
+
+/** `fs.watch` with faults a test can inject: events dropped (as a kernel queue overflow drops them), a watch limit, errors. */
+function faultyWatch() {
+  const handles: Array<{ path: string; handle: FSWatcher }> = [];
+  const muted = new Set<string>();
+  const state = { limit: Number.POSITIVE_INFINITY };
+  const watchFolder: WatchFolder = (path, listener) => {
+    if (handles.length >= state.limit) {
+      throw Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), { code: "ENOSPC" });
+    }
+    const handle = watch(path, { persistent: false }, (event, name) => {
+      if (![...muted].some((m) => path.includes(m))) listener(event, name);
+    });
+    handles.push({ path, handle });
+    return handle;
+  };
+  return { watchFolder, handles, muted, state };
+}
+
+const skillMd = (name: string, description: string) => `---\nname: ${name}\ndescription: ${description}\n---\nBody\n`;
+
+async function faulty(t: { after(fn: () => Promise<void>): void }, options: WatcherOptions = {}, setup?: (root: string) => Promise<void>) {
+  const root = await tempDir();
+  await mkdir(join(root, ".git"));
+  await put(root, ".opencode/skills/a/SKILL.md", skillMd("a", "A as it was"));
+  await put(root, ".opencode/skills/b/SKILL.md", skillMd("b", "B as it was"));
+  await setup?.(root);
+  const fault = faultyWatch();
+  const h = await createHarness(
+    {},
+    { root, services: { watch: true, watcher: { debounceMs: 100, watch: fault.watchFolder, ...options } } },
+  );
+  t.after(async () => {
+    await h.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  await h.services.watcher!.ready;
+  const description = async (name: string) =>
+    (await json(await h.call("GET", h.ws("/skills")))).items.find((i: { name: string }) => i.name === name)?.description;
+  const stats = () => ({ ...h.services.listings.of(h.services.registry.get(h.wsId)).stats });
+  return { h, root, fault, description, stats };
+}
+
+describe("watcher: failures fall back to reading the disk, never to stale listings", () => {
+  test("a watch error: listings read the disk at once, and the watcher comes back with a full rescan", async (t) => {
+    const { h, root, fault, description, stats } = await faulty(t, { retryMs: 200 });
+    assert.equal(await description("a"), "A as it was");
+    assert.equal(h.services.watcher!.state(h.wsId), "on");
+    const before = stats();
+    fault.muted.add(root); // from here on nothing is heard: only reading the disk can show changes
+    fault.handles[0]!.handle.emit("error", new Error("EIO: the watch broke"));
+    assert.equal(h.services.watcher!.state(h.wsId), "error");
+    await put(root, ".opencode/skills/a/SKILL.md", skillMd("a", "A while the watcher was down"));
+    assert.equal(await description("a"), "A while the watcher was down", "read from disk, no waiting");
+    await waitFor(() => h.services.watcher!.state(h.wsId) === "on", 5000);
+    await put(root, ".opencode/skills/b/SKILL.md", skillMd("b", "B while nothing was heard"));
+    await h.services.watcher!.restart(h.wsId);
+    assert.equal(await description("b"), "B while nothing was heard");
+    assert.ok(stats().fullScans > before.fullScans, "a restart rescans");
+  });
+
+  test("too many folders to watch (ENOSPC): listings read the disk instead of going stale", async (t) => {
+    const root = await tempDir();
+    await mkdir(join(root, ".git"));
+    await put(root, ".opencode/skills/first/SKILL.md", skillMd("first", "First"));
+    const fault = faultyWatch();
+    fault.state.limit = 2;
+    const h = await createHarness({}, { root, services: { watch: true, watcher: { watch: fault.watchFolder, retryMs: 60_000 } } });
+    t.after(async () => {
+      await h.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    await h.services.watcher!.ready;
+    assert.equal(h.services.watcher!.state(h.wsId), "error");
+    const listed = async () => (await json(await h.call("GET", h.ws("/skills")))).items.map((i: { name: string }) => i.name);
+    assert.deepEqual(await listed(), ["first"]);
+    await put(root, ".opencode/skills/late/SKILL.md", skillMd("late", "Late"));
+    // Each request reads the disk (sharing a read younger than the debounce).
+    await waitFor(async () => JSON.stringify(await listed()) === '["first","late"]', 1000);
+  });
+
+  test("a burst large enough to have overflowed the kernel's queue restarts the watcher and rescans", async (t) => {
+    const { h, root, fault, description, stats } = await faulty(t, { overflowEvents: 30, maxWaitMs: 500 });
+    assert.equal(await description("b"), "B as it was");
+    // The kernel drops this change (as an overflowing queue does) ...
+    fault.muted.add("/skills/b");
+    await put(root, ".opencode/skills/b/SKILL.md", skillMd("b", "B changed unheard"));
+    await sleep(SETTLE);
+    assert.equal(await description("b"), "B as it was", "a lost event leaves the listing behind ...");
+    const before = stats();
+    // ... and a burst of other changes says events may have been lost.
+    for (let i = 0; i < 40; i++) await put(root, `.opencode/commands/c${i}.md`, `Command ${i}\n`);
+    await waitFor(async () => (await description("b")) === "B changed unheard", 5000);
+    assert.ok(stats().fullScans > before.fullScans, "... until the restart's full rescan");
+    assert.equal((await json(await h.call("GET", h.ws("/commands")))).items.length, 40);
+  });
+
+  test("a symlinked folder that leads out of the workspace is never crawled or watched", async (t) => {
+    const outside = await tempDir("ows-outside-");
+    t.after(() => rm(outside, { recursive: true, force: true }));
+    await put(outside, "a/b/c/d/deep.md", "Deep\n");
+    await put(outside, "skills/x/SKILL.md", skillMd("x", "Outside"));
+    const { h, root } = await faulty(t, {}, async (root) => {
+      await symlink(outside, join(root, ".opencode/commands"));
+      await symlink("/usr", join(root, ".opencode/agents"));
+      await symlink(join(outside, "skills/x"), join(root, ".opencode/skills/x"));
+      await symlink(join(outside, "skills"), join(root, ".opencode/skill"));
+      await mkdir(join(root, ".claude"));
+      await symlink(join(outside, "skills"), join(root, ".claude/skills"));
+      // A link that stays inside is followed.
+      await put(root, "store/skills/inner/SKILL.md", skillMd("inner", "Inside, through a link"));
+      await symlink(join(root, "store"), join(root, ".agents"));
+    });
+    const watched = h.services.watcher!.watchedRealPaths(h.wsId);
+    const realOutside = realpathSync(outside);
+    assert.deepEqual(
+      watched.filter((p) => p.startsWith(realOutside) || p.startsWith("/usr")),
+      [],
+    );
+    assert.ok(watched.includes(realpathSync(join(root, "store/skills/inner"))), "a link inside the workspace is followed");
+    assert.ok(watched.length < 20, `${watched.length} folders watched`);
+    // Changes out there are not heard.
+    const cursor = h.services.events.cursor;
+    await put(outside, "a/b/c/new.md", "New\n");
+    await put(outside, "skills/x/SKILL.md", skillMd("x", "Outside, changed"));
     await sleep(SETTLE);
     assert.deepEqual(eventsOf(h, cursor), []);
   });

@@ -15,6 +15,11 @@ import { liveStream, untilTokenEnds, wantsEventStream } from "./sse.js";
 
 /** How often an idle approvals stream sends a comment line, so proxies keep it open. */
 const APPROVAL_HEARTBEAT_MS = 15_000;
+/**
+ * What an approvals subscriber may have queued before it is dropped: a snapshot holds every
+ * pending request with its changes (at most 32 requests of about 1 MiB each can wait at once).
+ */
+const APPROVAL_STREAM_BUFFER = 64 * 1024 * 1024;
 
 const reaches = (access: Access | undefined, workspaceId: string) => !access?.workspaces || access.workspaces.has(workspaceId);
 
@@ -92,25 +97,21 @@ export function approvalHandlers(s: Services) {
  */
 function approvalStream(c: Context<AppEnv>, s: Services, access: Access | undefined) {
   const known = new Set<string>();
-  return liveStream(
-    c,
-    APPROVAL_HEARTBEAT_MS,
-    (out) => {
-      const send = (event: string, data: unknown) => out.send({ event, data: JSON.stringify(data) });
-      const items = s.approvals.list().filter((r) => reaches(access, r.workspaceId));
-      for (const item of items) known.add(item.id);
-      send("snapshot", { items, now: Date.now(), instanceId: s.instanceId });
-      return s.approvals.subscribe((event: ApprovalEvent) => {
-        if (event.type === "requested") {
-          if (!reaches(access, event.request.workspaceId)) return;
-          known.add(event.request.id);
-          send("requested", event.request);
-        } else if (known.delete(event.id)) {
-          const { type: _type, ...outcome } = event;
-          send("resolved", outcome);
-        }
-      });
-    },
-    untilTokenEnds(s.tokens, access),
-  );
+  const options = { heartbeatMs: APPROVAL_HEARTBEAT_MS, maxBufferedBytes: APPROVAL_STREAM_BUFFER, until: untilTokenEnds(s.tokens, access) };
+  return liveStream(c, options, (out) => {
+    const send = (event: string, data: unknown) => out.send({ event, data: JSON.stringify(data) });
+    const items = s.approvals.list().filter((r) => reaches(access, r.workspaceId));
+    for (const item of items) known.add(item.id);
+    send("snapshot", { items, now: Date.now(), instanceId: s.instanceId });
+    return s.approvals.subscribe((event: ApprovalEvent) => {
+      if (event.type === "requested") {
+        if (!reaches(access, event.request.workspaceId)) return;
+        known.add(event.request.id);
+        send("requested", event.request);
+      } else if (known.delete(event.id)) {
+        const { type: _type, ...outcome } = event;
+        send("resolved", outcome);
+      }
+    });
+  });
 }

@@ -4,18 +4,18 @@
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
 import { commandChange, listCommands, planCommandDelete, planCommandUpsert } from "../workspace/commands.js";
-import { assertOwnerFor, cachedListing, workspaceOf, write } from "./context.js";
+import { assertOwnerFor, listingBody, workspaceOf, write } from "./context.js";
 
 export function commandHandlers(s: Services) {
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "command skipped");
 
   return {
-    listCommands: (c, { params, query, access }) => {
+    listCommands: async (c, { params, query, access }) => {
       const workspace = workspaceOf(s, params.id);
-      if (query.scope === "global") assertOwnerFor(access, "scope=global");
-      return cachedListing(c, s, workspace, "commands", query.scope, async () => ({
-        items: await listCommands(workspace.path, query.scope, { onSkip }),
-      }));
+      if (query.scope === "workspace") return listingBody(c, await s.listings.of(workspace).commandsResponse());
+      assertOwnerFor(access, "scope=global");
+      // The global folders are read on each request (no watcher covers them).
+      return { items: await listCommands(workspace.path, "global", { onSkip }) };
     },
 
     upsertCommand: async (c, { params, body }) => {
@@ -30,7 +30,7 @@ export function commandHandlers(s: Services) {
           return { summary: `Save command "/${plan.name}"`, changes: [commandChange(plan)], result: () => undefined };
         },
       });
-      return { items: await listCommands(workspace.path, "workspace", { onSkip }) };
+      return { items: await s.listings.of(workspace).commandItems() };
     },
 
     deleteCommand: async (c, { params }) => {

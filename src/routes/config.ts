@@ -11,7 +11,7 @@ export function configHandlers(s: Services) {
   return {
     getConfig: async (c, { params }) => {
       const workspace = workspaceOf(s, params.id);
-      const cached = await s.listings.get(workspace.id, "config", "", async () => {
+      const cached = await s.listings.of(workspace).get("config", "", async () => {
         const [config, updatedAt] = await Promise.all([readWorkspaceConfig(workspace.path), s.audit.lastTimestamp(workspace.path)]);
         return { json: { opencode: config.project.value, openwork: config.openwork.value, updatedAt }, etag: config.etag };
       });

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { type Access, assertScope } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
 import type { Services } from "../services/index.js";
-import type { ListingKind } from "../services/listing-cache.js";
+import type { CachedResponse, WholeKind } from "../services/listing-index.js";
 import type { WritePlan, WriteRequest } from "../services/write-pipeline.js";
 import type { FileChange } from "../workspace/change-set.js";
 import { type ConfigFile, readProjectConfig } from "../workspace/opencode-config.js";
@@ -19,16 +19,20 @@ export function assertOwnerFor(access: Access | undefined, what: string): void {
   if (access) assertScope(access, "owner", what);
 }
 
-/** Answers a listing from the per-workspace cache (exact bytes), loading it on a miss. */
+/** Answers a listing kept whole by the listing index (exact bytes), loading it when it changed. */
 export async function cachedListing(
   c: Context<AppEnv>,
   s: Services,
   workspace: Workspace,
-  kind: ListingKind,
+  kind: WholeKind,
   variant: string,
   load: () => Promise<unknown>,
 ) {
-  const cached = await s.listings.get(workspace.id, kind, variant, async () => ({ json: await load() }));
+  return listingBody(c, await s.listings.of(workspace).get(kind, variant, async () => ({ json: await load() })));
+}
+
+/** A listing's bytes as the JSON response. */
+export function listingBody(c: Context<AppEnv>, cached: CachedResponse) {
   return c.body(cached.body, 200, { "Content-Type": "application/json" });
 }
 

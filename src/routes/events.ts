@@ -30,24 +30,26 @@ export function eventHandlers(s: Services) {
 /**
  * The live stream: one SSE message per event (`id:` = seq, `data:` = the event as JSON), first
  * the retained events after `since` (when given), then new ones as they happen; a comment line
- * every `eventsHeartbeatMs`. The subscription ends the moment the client goes away, or its
- * token is revoked or expires.
+ * every `eventsHeartbeatMs`. The subscription ends the moment the client goes away, falls too far
+ * behind (see sse.ts), or its token is revoked or expires.
  */
 function eventStream(c: Context<AppEnv>, s: Services, workspaceId: string, since: number | undefined, access: Access | undefined) {
-  return liveStream(
-    c,
-    s.eventsHeartbeatMs,
-    (out) => {
-      let lastSent = since ?? s.events.cursor;
-      const send = (event: ReloadEvent) => {
-        if (event.seq <= lastSent) return;
-        lastSent = event.seq;
-        out.send({ id: String(event.seq), data: JSON.stringify(event) });
-      };
-      out.comment("connected");
-      for (const event of s.events.since(workspaceId, lastSent)) send(event);
-      return s.events.subscribe(workspaceId, send);
-    },
-    untilTokenEnds(s.tokens, access),
-  );
+  const options = { heartbeatMs: s.eventsHeartbeatMs, maxBufferedBytes: s.eventsMaxBufferedBytes, until: untilTokenEnds(s.tokens, access) };
+  return liveStream(c, options, (out) => {
+    let lastSent = since ?? s.events.cursor;
+    out.comment("connected");
+    for (const event of s.events.since(workspaceId, lastSent)) {
+      out.send({ id: String(event.seq), data: JSON.stringify(event) });
+      lastSent = event.seq;
+    }
+    return s.events.subscribeBatches(workspaceId, (batch) => {
+      const events = batch.events;
+      if (events.length === 0 || events[events.length - 1]!.seq <= lastSent) return;
+      // The batch's bytes are shared by every subscriber; one that already has some of these
+      // events (it replayed them from the log) gets the rest one by one.
+      if (events[0]!.seq > lastSent) out.sendBytes(batch.sse());
+      else for (const event of events) if (event.seq > lastSent) out.send({ id: String(event.seq), data: JSON.stringify(event) });
+      lastSent = events[events.length - 1]!.seq;
+    });
+  });
 }

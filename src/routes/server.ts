@@ -57,7 +57,9 @@ export function serverHandlers(s: Services) {
       const workspaces = await Promise.all(
         visibleWorkspaces(s, access, mountedWorkspace).map(async (w) => {
           const engine = w.baseUrl ? { configured: true, ...(await s.engineProbe.health(engineTarget(w))) } : { configured: false };
-          return { id: w.id, name: w.name, engine, watcher: s.watcher?.state(w.id) ?? ("off" as const) };
+          // A watcher still starting up counts as on: changes are reported once it is set up.
+          const state = s.watcher?.state(w.id) ?? "off";
+          return { id: w.id, name: w.name, engine, watcher: state === "starting" ? ("on" as const) : state };
         }),
       );
       const visible = new Set(workspaces.map((w) => w.id));

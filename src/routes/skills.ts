@@ -2,20 +2,20 @@
 // delete the workspace's `.opencode/skills/<name>/SKILL.md`. Writes go through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { listSkills, planSkillDelete, planSkillUpsert, readProjectSkill, skillChange } from "../workspace/skills.js";
-import { assertOwnerFor, cachedListing, workspaceOf, write } from "./context.js";
+import { listGlobalSkills, mergeSkillLists, planSkillDelete, planSkillUpsert, readProjectSkill, skillChange } from "../workspace/skills.js";
+import { assertOwnerFor, listingBody, workspaceOf, write } from "./context.js";
 
 export function skillHandlers(s: Services) {
   const onSkip = (file: string, reason: string) => s.logger.debug({ file, reason }, "skill skipped");
 
   return {
-    listSkills: (c, { params, query, access }) => {
+    listSkills: async (c, { params, query, access }) => {
       const workspace = workspaceOf(s, params.id);
-      const { includeGlobal } = query;
-      if (includeGlobal) assertOwnerFor(access, "includeGlobal=true"); // global skills are the host user's own
-      return cachedListing(c, s, workspace, "skills", String(includeGlobal), async () => ({
-        items: await listSkills(workspace.path, { includeGlobal, onSkip }),
-      }));
+      const index = s.listings.of(workspace);
+      if (!query.includeGlobal) return listingBody(c, await index.skillsResponse());
+      assertOwnerFor(access, "includeGlobal=true"); // global skills are the host user's own
+      // The global folders are read on each request (no watcher covers them); project ones win.
+      return { items: mergeSkillLists([await index.skillItems(), ...(await listGlobalSkills(onSkip))]) };
     },
 
     // One project skill with its text: `{ item, content }` (422 when its SKILL.md does not parse).

@@ -1,14 +1,21 @@
 // The audit log: one JSON object per line in `.opencode/openwork/audit.jsonl` of each workspace.
 // Appends happen under the workspace's write lock; reads go backwards from the end of the file
 // so a long history costs only what is asked for, and a torn last line is skipped.
+//
+// Each workspace's log stays open for appending between writes (one write and one fsync per
+// entry, no open and close). Before each append the path is checked to still lead to the open
+// file (same device and inode): a log deleted, moved or replaced underneath is opened again, with
+// the containment and file-type checks an open always makes.
+
 import { randomUUID } from "node:crypto";
-import { mkdir, open, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, mkdir, open, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ApiError } from "../errors.js";
 import type { Actor } from "../http/auth.js";
 import { isNotFound } from "../workspace/atomic-file.js";
 import { AUDIT_LOG } from "../workspace/layout.js";
-import { resolveInside } from "../workspace/paths.js";
+import { resolveInside, resolveWriteTarget } from "../workspace/paths.js";
 import { FILE_LIMITS, openRegularFile } from "../workspace/safe-fs.js";
 import type { DecidedBy } from "./approvals.js";
 
@@ -44,10 +51,78 @@ export type NewAuditEntry = Omit<AuditEntry, "id" | "timestamp">;
 
 const CHUNK = 64 * 1024;
 
+interface OpenLog {
+  /** The path the log was opened by (already proven to lie inside the workspace). */
+  file: string;
+  handle: FileHandle;
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Append-only, create if missing; a FIFO standing there cannot block the open, and a symlink in
+ * the log's own place is not followed.
+ */
+const APPEND_FLAGS =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
 export class AuditLog {
+  private readonly open = new Map<string, OpenLog>();
+
   /** The log file of a workspace; 400 path_escape when it resolves outside it (a symlink). */
   file(root: string): string {
     return resolveInside(root, AUDIT_LOG);
+  }
+
+  /** The open log of `root`, if the path still leads to it. */
+  private async current(root: string): Promise<OpenLog | null> {
+    const log = this.open.get(root);
+    if (!log) return null;
+    const info = await stat(log.file).catch(() => null);
+    if (info && info.dev === log.dev && info.ino === log.ino) return log;
+    this.open.delete(root);
+    await log.handle.close().catch(() => {});
+    return null;
+  }
+
+  private async openLog(root: string): Promise<OpenLog> {
+    // Written like every other file: never through a link (a linked `.opencode` or log), and only
+    // a file of its own (a hard link would add our lines to a file elsewhere).
+    const file = resolveWriteTarget(root, AUDIT_LOG);
+    await mkdir(dirname(file), { recursive: true });
+    const handle = await open(file, APPEND_FLAGS, 0o600).catch((error) => {
+      if ((error as { code?: string }).code === "ELOOP") {
+        throw new ApiError(422, "symlink_in_path", `${AUDIT_LOG} is a symlink; the audit log is never written through one`, {
+          path: AUDIT_LOG,
+        });
+      }
+      throw error;
+    });
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        throw new ApiError(422, "invalid_file", `${AUDIT_LOG} must be a regular file for the audit log`, { file: AUDIT_LOG });
+      }
+      if (info.nlink > 1) {
+        throw new ApiError(422, "invalid_file", `${AUDIT_LOG} has other hard links; the audit log must be a file of its own`, {
+          file: AUDIT_LOG,
+          reason: "hard_link",
+        });
+      }
+      const log: OpenLog = { file, handle, dev: info.dev, ino: info.ino };
+      this.open.set(root, log);
+      return log;
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Closes the open logs (server shutdown). */
+  async close(): Promise<void> {
+    const logs = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(logs.map((log) => log.handle.close().catch(() => {})));
   }
 
   /**
@@ -56,7 +131,8 @@ export class AuditLog {
    * whose audit entry would fail is refused up front, never made and left unaudited.
    */
   async assertAppendable(root: string): Promise<void> {
-    const file = this.file(root);
+    if (await this.current(root)) return; // open, and the path still leads to it
+    const file = resolveWriteTarget(root, AUDIT_LOG);
     const expect: Array<[string, "folder" | "file"]> = [
       [join(root, ".opencode"), "folder"],
       [dirname(file), "folder"],
@@ -79,16 +155,10 @@ export class AuditLog {
 
   async append(root: string, entry: NewAuditEntry): Promise<AuditEntry> {
     const full: AuditEntry = { id: `audit_${randomUUID()}`, ...entry, timestamp: Date.now() };
-    const file = this.file(root);
-    await mkdir(dirname(file), { recursive: true });
-    const handle = await open(file, "a", 0o600);
-    try {
-      // One write call per entry: O_APPEND keeps whole lines even if another process appends too.
-      await handle.write(`${JSON.stringify(full)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const log = (await this.current(root)) ?? (await this.openLog(root));
+    // One write call per entry: O_APPEND keeps whole lines even if another process appends too.
+    await log.handle.write(`${JSON.stringify(full)}\n`);
+    await log.handle.sync();
     return full;
   }
 

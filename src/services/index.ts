@@ -13,9 +13,9 @@ import { EngineProbe, type EngineProbeOptions } from "./engine-probe.js";
 import { ReloadEventLog } from "./events.js";
 import { Gateway, type GatewayOptions } from "./gateway.js";
 import { GrantStore } from "./grants.js";
-import { kindsForReason, ListingCache } from "./listing-cache.js";
+import { ListingIndex } from "./listing-index.js";
 import { TokenStore } from "./tokens.js";
-import { type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
+import { WATCHER_DEFAULTS, type WatcherOptions, WorkspaceWatcher } from "./watcher.js";
 import { WritePipeline } from "./write-pipeline.js";
 
 export interface Services {
@@ -32,8 +32,8 @@ export interface Services {
   audit: AuditLog;
   events: ReloadEventLog;
   pipeline: WritePipeline;
-  /** Listing responses per workspace; every recorded reload event invalidates what it touches. */
-  listings: ListingCache;
+  /** Listing responses per workspace, told of changes by the watcher and by our own writes. */
+  listings: ListingIndex;
   /** The URLs the server listens on (set by startServer once the port is known; empty in-process). */
   publicUrls: string[];
   /** The OpenCode engine client (reload). */
@@ -50,6 +50,8 @@ export interface Services {
   watcher: WorkspaceWatcher | null;
   /** How often an idle event stream sends a heartbeat comment. */
   eventsHeartbeatMs: number;
+  /** How far an event stream's client may fall behind before it is dropped. */
+  eventsMaxBufferedBytes: number | undefined;
   /** Stops timers and watchers; pending approvals are denied. */
   close(): Promise<void>;
 }
@@ -65,23 +67,32 @@ export interface ServicesOptions {
   gateway?: GatewayOptions;
   /** Heartbeat interval of `GET /workspace/:id/events` streams (default 15 s). */
   eventsHeartbeatMs?: number;
+  /** Bytes an event stream's client may leave untaken before it is dropped (default 256 KiB). */
+  eventsMaxBufferedBytes?: number;
 }
 
 export function createServices(settings: ServerSettings, logger: Logger = silentLogger, options: ServicesOptions = {}): Services {
   const approvals = new ApprovalService(settings.approval.mode, settings.approval.timeoutMs, options.approvalLimits);
   const grants = new GrantStore();
   const audit = new AuditLog();
-  // Listings are cached only where a watcher will invalidate them.
-  const listings = new ListingCache(options.watch ? undefined : 0);
-  const events = new ReloadEventLog(1000, (event) => listings.invalidate(event.workspaceId, kindsForReason(event.reason)));
+  // Listings are kept only where a watcher tells what changed; otherwise each request reads the disk.
+  const listings = new ListingIndex({
+    freshnessMs: options.watch ? (options.watcher?.debounceMs ?? WATCHER_DEFAULTS.debounceMs) : 0,
+    watched: options.watch === true,
+    logger,
+  });
+  const events = new ReloadEventLog(1000);
   const pipeline = new WritePipeline({
     approvals,
     grants,
     audit,
     events,
     readOnly: settings.readOnly,
-    onCommit: (workspace) => listings.invalidate(workspace.id, ["config"]),
+    // The config read's `updatedAt` is the newest audit entry's time.
+    onCommit: (workspace) => listings.of(workspace).invalidate(["config"]),
   });
+  // Our own writes name their paths: the next listing re-reads just those entries.
+  pipeline.observe({ didWrite: (workspace, paths) => listings.of(workspace).markPaths(paths) });
   const registry = new WorkspaceRegistry(settings.workspaces, settings.authorizedRoots);
   const tokens = new TokenStore(settings.tokenStorePath);
   const auth = new Authenticator({
@@ -102,10 +113,18 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
       await pipeline.drain();
     },
     () => tokens.close(),
+    () => audit.close(),
   ];
   let watcher: WorkspaceWatcher | null = null;
   if (options.watch) {
-    const started = new WorkspaceWatcher({ workspaces: registry.list(), events, pipeline, logger, options: options.watcher });
+    const started = new WorkspaceWatcher({
+      workspaces: registry.list(),
+      events,
+      pipeline,
+      logger,
+      index: listings,
+      options: options.watcher,
+    });
     watcher = started;
     closers.push(() => started.close());
   }
@@ -130,6 +149,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     gateway: new Gateway(settings.opencodeAuth, options.gateway),
     watcher,
     eventsHeartbeatMs: options.eventsHeartbeatMs ?? 15_000,
+    eventsMaxBufferedBytes: options.eventsMaxBufferedBytes,
     async close() {
       for (const close of closers.splice(0)) await close();
     },

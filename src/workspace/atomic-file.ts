@@ -70,8 +70,12 @@ export async function removeRecursive(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-/** Deletes temp files left by a crash in `folder` and below (skipping node_modules). */
-export async function sweepTempFiles(folder: string, depth = 6): Promise<string[]> {
+/**
+ * Deletes temp files left by a crash in `folder` and below (skipping node_modules). With
+ * `olderThan` (a time in ms), only temp files last changed before it: a sweep that runs while
+ * this process writes leaves its writes alone.
+ */
+export async function sweepTempFiles(folder: string, depth = 6, olderThan?: number): Promise<string[]> {
   const removed: string[] = [];
   let entries: import("node:fs").Dirent[];
   try {
@@ -83,9 +87,13 @@ export async function sweepTempFiles(folder: string, depth = 6): Promise<string[
     const full = join(folder, entry.name);
     if (entry.isDirectory()) {
       if (depth > 0 && entry.name !== "node_modules" && entry.name !== ".git") {
-        removed.push(...(await sweepTempFiles(full, depth - 1)));
+        removed.push(...(await sweepTempFiles(full, depth - 1, olderThan)));
       }
     } else if (entry.isFile() && entry.name.includes(TEMP_MARKER)) {
+      if (olderThan !== undefined) {
+        const changedAt = (await stat(full).catch(() => null))?.mtimeMs;
+        if (changedAt === undefined || changedAt >= olderThan) continue;
+      }
       await unlink(full).catch(() => {});
       removed.push(full);
     }

@@ -22,7 +22,7 @@ export const MANAGED_COMMANDS_DIR = ".opencode/commands";
 /** Folders listed (relative to `.opencode/` or the global config folder), first wins on duplicates. */
 export const COMMAND_DIRS = ["commands", "command"] as const;
 /** How deep subfolders are followed when listing. */
-const MAX_DEPTH = 8;
+export const COMMAND_MAX_DEPTH = 8;
 
 export type CommandScope = "workspace" | "global";
 
@@ -131,8 +131,9 @@ function itemFrom(name: string, data: FrontmatterData, body: string, scope: Comm
 /**
  * Every `*.md` below `dir` (following subfolders, not symlinked ones), as [name, file]. The folder
  * itself is read only when it lies inside `root` (a symlinked `.opencode/commands` may lead anywhere).
+ * `prefix` and `depth` say where `dir` lies below a commands folder (for re-reading one subfolder).
  */
-async function collectMarkdown(
+export async function collectMarkdown(
   dir: string,
   root: string,
   onSkip?: ListCommandsOptions["onSkip"],
@@ -145,7 +146,7 @@ async function collectMarkdown(
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (depth < MAX_DEPTH) nested.push(collectMarkdown(full, root, onSkip, `${prefix}${entry.name}/`, depth + 1));
+      if (depth < COMMAND_MAX_DEPTH) nested.push(collectMarkdown(full, root, onSkip, `${prefix}${entry.name}/`, depth + 1));
     } else if ((entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(".md") && entry.name.length > 3) {
       out.push([`${prefix}${entry.name.slice(0, -3)}`, full]);
     }
@@ -168,6 +169,36 @@ function scopeRoot(root: string, scope: CommandScope): string {
 const scopeRootLabel = (root: string) => (root === globalOpencodeDir() ? root : "the workspace");
 
 /**
+ * The command in `file` (named `name`), or null when there is none there or it does not count
+ * (reported to `onSkip`: bad frontmatter, outside `root` through a symlink, not a regular file,
+ * hard-linked, too large). The one place a listing reads a command, so an index can re-read one.
+ */
+export async function readCommandEntry(
+  file: string,
+  name: string,
+  scope: CommandScope,
+  root: string,
+  onSkip?: ListCommandsOptions["onSkip"],
+  realRootPath?: string,
+): Promise<CommandItem | null> {
+  try {
+    const text = await readFileIfExists(file, {
+      root,
+      rootLabel: scopeRootLabel(root),
+      label: file,
+      maxBytes: FILE_LIMITS.command,
+      ...(realRootPath ? { realRoot: realRootPath } : {}),
+    });
+    if (text === null) return null;
+    const { data, body } = parseFrontmatter(text, { file });
+    return itemFrom(name, data, body, scope);
+  } catch (error) {
+    onSkip?.(file, (error as Error).message);
+    return null;
+  }
+}
+
+/**
  * The commands of a scope: the workspace's `.opencode/commands/` and `.opencode/command/`, or
  * the global `~/.config/opencode/commands/` and `command/`. First found wins, sorted by name.
  * A file whose frontmatter does not parse is skipped (and reported to `onSkip`), never fatal.
@@ -185,23 +216,9 @@ export async function listCommands(root: string, scope: CommandScope, options: L
     }
   }
   const rootReal = files.length > 0 ? await realRoot(fileRoot) : fileRoot;
-  const items = await mapLimit(files, READ_CONCURRENCY, async ([name, file]): Promise<CommandItem | null> => {
-    try {
-      const text = await readFileIfExists(file, {
-        root: fileRoot,
-        realRoot: rootReal,
-        rootLabel: scopeRootLabel(fileRoot),
-        label: file,
-        maxBytes: FILE_LIMITS.command,
-      });
-      if (text === null) return null;
-      const { data, body } = parseFrontmatter(text, { file });
-      return itemFrom(name, data, body, scope);
-    } catch (error) {
-      options.onSkip?.(file, (error as Error).message);
-      return null;
-    }
-  });
+  const items = await mapLimit(files, READ_CONCURRENCY, ([name, file]) =>
+    readCommandEntry(file, name, scope, fileRoot, options.onSkip, rootReal),
+  );
   return items.filter((i): i is CommandItem => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

@@ -88,24 +88,18 @@ function skillProblem(data: FrontmatterData, folder: string): string | null {
   return null;
 }
 
-/**
- * A folder skills are read from, and the root its files must stay inside after symlinks: the
- * workspace, or the parent folder (up to the git root) it belongs to, or its global folder.
- */
-interface SkillFolder {
-  dir: string;
-  scope: SkillScope;
-  root: string;
-  rootLabel: string;
+/** The user's global skill folders (listed with `includeGlobal`). */
+export function globalSkillDirs(): string[] {
+  return [join(globalOpencodeDir(), "skills"), join(globalClaudeDir(), "skills")];
 }
 
-function globalSkillFolders(): SkillFolder[] {
-  return [globalOpencodeDir(), globalClaudeDir()].map((root) => ({
-    dir: join(root, "skills"),
-    scope: "global" as const,
-    root,
-    rootLabel: root,
-  }));
+/**
+ * The folder a skills folder's files must stay inside after symlinks: for a project folder its
+ * workspace or parent folder (every PROJECT_SKILL_DIRS entry is two levels deep), for a global one
+ * its global config folder.
+ */
+export function skillFolderRoot(dir: string, scope: SkillScope): string {
+  return scope === "project" ? resolve(dir, "..", "..") : dirname(resolve(dir));
 }
 
 /** The workspace and its parents up to and including the first one holding `.git` (else up to /). */
@@ -122,34 +116,106 @@ export async function projectAncestors(root: string): Promise<string[]> {
   return out;
 }
 
-async function readSkillFolder(folder: SkillFolder, onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[]> {
-  const { dir, scope, root, rootLabel } = folder;
-  const entries = (await readListedDir(dir, root, onSkip, rootLabel)).filter((e) => e.isDirectory() || e.isSymbolicLink());
-  const rootReal = entries.length > 0 ? await realRoot(root) : root;
-  const found = await mapLimit(entries, READ_CONCURRENCY, async (entry): Promise<SkillItem | null> => {
-    const file = join(dir, entry.name, SKILL_FILE);
-    let text: string | null;
-    try {
-      text = await readFileIfExists(file, { root, realRoot: rootReal, rootLabel, label: file, maxBytes: FILE_LIMITS.skill });
-    } catch (error) {
-      onSkip?.(file, `unreadable: ${(error as Error).message}`);
+/**
+ * The project's skill folders in first-wins order: each of PROJECT_SKILL_DIRS in the workspace,
+ * then in each parent up to the git root. A folder that is also a global one is left out (a
+ * workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's).
+ */
+export async function projectSkillDirs(root: string): Promise<string[]> {
+  const globalSet = new Set(globalSkillDirs().map((d) => resolve(d)));
+  const dirs: string[] = [];
+  for (const ancestor of await projectAncestors(root)) {
+    for (const sub of PROJECT_SKILL_DIRS) {
+      const dir = join(ancestor, sub);
+      if (!globalSet.has(resolve(dir))) dirs.push(dir);
+    }
+  }
+  return dirs;
+}
+
+export interface SkillReadOptions {
+  onSkip?: ListSkillsOptions["onSkip"];
+  /** The workspace being listed: its own folders' root is named "the workspace" in skip reasons. */
+  workspace?: string;
+  /** The root's real path, when the caller has it (a folder scan: one realpath, not one per skill). */
+  realRoot?: string;
+}
+
+/** How a skills folder's root is named in skip reasons. */
+function rootLabel(root: string, workspace: string | undefined): string {
+  return workspace !== undefined && resolve(workspace) === root ? "the workspace" : root;
+}
+
+/**
+ * The skill in folder `<dir>/<name>`, or null when there is none there or it does not count
+ * (reported to `onSkip`, with why: bad frontmatter, wrong name, no description, outside its root
+ * through a symlink, not a regular file, hard-linked, too large). The one place a listing reads a
+ * skill, so an index can re-read one.
+ */
+export async function readSkillEntry(
+  dir: string,
+  name: string,
+  scope: SkillScope,
+  options: SkillReadOptions = {},
+): Promise<SkillItem | null> {
+  const { onSkip } = options;
+  const file = join(dir, name, SKILL_FILE);
+  const root = skillFolderRoot(dir, scope);
+  let text: string | null;
+  try {
+    text = await readFileIfExists(file, {
+      root,
+      rootLabel: rootLabel(root, options.workspace),
+      label: file,
+      maxBytes: FILE_LIMITS.skill,
+      ...(options.realRoot ? { realRoot: options.realRoot } : {}),
+    });
+  } catch (error) {
+    onSkip?.(file, `unreadable: ${(error as Error).message}`);
+    return null;
+  }
+  if (text === null) return null;
+  try {
+    const { data } = parseFrontmatter(text, { file });
+    const problem = skillProblem(data, name);
+    if (problem) {
+      onSkip?.(file, problem);
       return null;
     }
-    if (text === null) return null;
-    try {
-      const { data } = parseFrontmatter(text, { file });
-      const problem = skillProblem(data, entry.name);
-      if (problem) {
-        onSkip?.(file, problem);
-        return null;
-      }
-      return { name: entry.name, path: file, description: (data.description as string).trim(), scope };
-    } catch (error) {
-      onSkip?.(file, (error as Error).message);
-      return null;
-    }
-  });
+    return { name, path: file, description: (data.description as string).trim(), scope };
+  } catch (error) {
+    onSkip?.(file, (error as Error).message);
+    return null;
+  }
+}
+
+/** The names of the sub-folders of `dir` that may hold a skill (none when `dir` leads out of its root). */
+export async function skillFolderNames(dir: string, scope: SkillScope = "project", options: SkillReadOptions = {}): Promise<string[]> {
+  const root = skillFolderRoot(dir, scope);
+  const entries = await readListedDir(dir, root, options.onSkip, rootLabel(root, options.workspace));
+  return entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name);
+}
+
+/** Every skill directly in `dir` (one per sub-folder holding a valid SKILL.md). */
+export async function readSkillFolder(dir: string, scope: SkillScope, options: SkillReadOptions = {}): Promise<SkillItem[]> {
+  const names = await skillFolderNames(dir, scope, options);
+  const withRoot = names.length > 0 ? { ...options, realRoot: await realRoot(skillFolderRoot(dir, scope)) } : options;
+  const found = await mapLimit(names, READ_CONCURRENCY, (name) => readSkillEntry(dir, name, scope, withRoot));
   return found.filter((item): item is SkillItem => item !== null);
+}
+
+/** Lists in first-wins order merged into one, first found winning on a duplicate name, sorted by name. */
+export function mergeSkillLists(lists: SkillItem[][]): SkillItem[] {
+  const byName = new Map<string, SkillItem>();
+  for (const list of lists) {
+    for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The user's global skills (for `includeGlobal`), in first-wins order. */
+export async function listGlobalSkills(onSkip?: ListSkillsOptions["onSkip"]): Promise<SkillItem[][]> {
+  return Promise.all(globalSkillDirs().map((dir) => readSkillFolder(dir, "global", { onSkip })));
 }
 
 /**
@@ -158,25 +224,10 @@ async function readSkillFolder(folder: SkillFolder, onSkip?: ListSkillsOptions["
  * Sorted by name. Files that do not parse are skipped (and reported to `onSkip`), never fatal.
  */
 export async function listSkills(root: string, options: ListSkillsOptions = {}): Promise<SkillItem[]> {
-  const globals = globalSkillFolders();
-  const globalSet = new Set(globals.map((f) => resolve(f.dir)));
-  const folders: SkillFolder[] = [];
-  for (const ancestor of await projectAncestors(root)) {
-    for (const sub of PROJECT_SKILL_DIRS) {
-      const dir = join(ancestor, sub);
-      // A workspace under $HOME with no .git would otherwise list ~/.claude/skills as a project's.
-      if (globalSet.has(resolve(dir))) continue;
-      const own = ancestor === resolve(root);
-      folders.push({ dir, scope: "project", root: ancestor, rootLabel: own ? "the workspace" : ancestor });
-    }
-  }
-  if (options.includeGlobal) folders.push(...globals);
-  const lists = await Promise.all(folders.map((f) => readSkillFolder(f, options.onSkip)));
-  const byName = new Map<string, SkillItem>();
-  for (const list of lists) {
-    for (const item of list) if (!byName.has(item.name)) byName.set(item.name, item);
-  }
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const dirs = await projectSkillDirs(root);
+  const lists = await Promise.all(dirs.map((dir) => readSkillFolder(dir, "project", { onSkip: options.onSkip, workspace: root })));
+  if (options.includeGlobal) lists.push(...(await listGlobalSkills(options.onSkip)));
+  return mergeSkillLists(lists);
 }
 
 /** `.opencode/skills/<name>/` and its SKILL.md; `forWrite` refuses any symlink on the way (resolveWriteTarget). */

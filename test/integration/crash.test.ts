@@ -2,14 +2,14 @@
 // (as it was or as it became), keeps every write it acknowledged, and the next start sweeps the
 // temp files a crash left behind.
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseJsoncObject } from "../../src/workspace/jsonc.js";
 import { AUDIT_LOG } from "../../src/workspace/layout.js";
 import { workspaceId } from "../../src/workspaces.js";
 import { startChildServer } from "../helpers/child-server.js";
-import { tempDir } from "../helpers/harness.js";
+import { tempDir, waitFor } from "../helpers/harness.js";
 
 const TOKEN = "crash-test-token";
 const ROUNDS = 6;
@@ -93,10 +93,14 @@ test("SIGKILL during writes never tears a file or loses an acknowledged write", 
   // A stale temp file (as a kill between create and rename leaves) is swept on the next start.
   await writeFile(join(root, ".opencode", `.openwork.json.owtmp-99999-deadbeef`), "{ half");
   await writeFile(join(root, `.opencode.jsonc.owtmp-99999-deadbeef`), "{ half");
+  await mkdir(join(root, ".opencode/skills/deep"), { recursive: true });
+  await writeFile(join(root, ".opencode/skills/deep/.SKILL.md.owtmp-99999-deadbeef"), "---\nhalf");
   const server = await startChildServer(["--workspace", root, "--approval", "auto", "--token", TOKEN], { env: { HOME: root } });
   try {
-    const leftovers = (await allFiles(root)).filter((f) => f.includes(".owtmp-"));
-    assert.deepEqual(leftovers, []);
+    // Beside the config files: gone before the server answers; deeper: swept right after.
+    const shallow = (await allFiles(root)).filter((f) => f.includes(".owtmp-") && !f.includes("skills"));
+    assert.deepEqual(shallow, []);
+    await waitFor(async () => (await allFiles(root)).every((f) => !f.includes(".owtmp-")), 10_000);
     const res = await fetch(`${server.url}/workspace/${ws}/config`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 200);
   } finally {
