@@ -1,11 +1,11 @@
 // GET /workspace/:id/audit: newest first, limits, and a log damaged by a crash (through the client).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFile, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, link, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AUDIT_LOG } from "../src/workspace/layout.js";
-import { createHarness, type Harness } from "./helpers/harness.js";
+import { createHarness, expectError, type Harness, tempDir } from "./helpers/harness.js";
 
 let h: Harness;
 before(async () => {
@@ -97,4 +97,30 @@ test("the log stays open between writes, and one deleted, replaced or made a FIF
   const before = await readFile(join(w.root, ".opencode/openwork.json"), "utf8");
   assert.equal(await write(5), 422);
   assert.equal(await readFile(join(w.root, ".opencode/openwork.json"), "utf8"), before);
+});
+
+test("the audit log is never written through a link: a hard-linked log or a linked folder refuses the write, and the other file is untouched", async (t) => {
+  const w = await createHarness();
+  const elsewhere = await tempDir("ows-audit-elsewhere-");
+  t.after(async () => {
+    await w.close();
+    await rm(elsewhere, { recursive: true, force: true });
+  });
+  const file = join(w.root, AUDIT_LOG);
+  const write = (n: number) => w.call("PATCH", w.ws("/config"), { openwork: { n } });
+  // The log is a hard link to a file of the user's elsewhere (say, a shell profile).
+  const profile = join(elsewhere, "profile");
+  await writeFile(profile, "export PATH=$PATH\n");
+  await mkdir(join(w.root, ".opencode/openwork"), { recursive: true });
+  await link(profile, file);
+  const hard = await expectError(await write(1), 422, "invalid_file");
+  assert.equal(hard.details.reason, "hard_link");
+  assert.equal(await readFile(profile, "utf8"), "export PATH=$PATH\n");
+  await assert.rejects(readFile(join(w.root, ".opencode/openwork.json"), "utf8"), { code: "ENOENT" }, "nothing written");
+  // The log's folder is a link to a folder inside the workspace: refused the same way as any write.
+  await rm(join(w.root, ".opencode/openwork"), { recursive: true });
+  await mkdir(join(w.root, "logs"));
+  await symlink(join(w.root, "logs"), join(w.root, ".opencode/openwork"));
+  await expectError(await write(2), 422, "symlink_in_path");
+  assert.deepEqual(await readdir(join(w.root, "logs")), []);
 });

@@ -66,6 +66,15 @@ interface OpenLog {
 const APPEND_FLAGS =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
+/** A log with other hard links would add our lines to a file elsewhere (a shell profile, say). */
+function refuseHardLink(info: { nlink: number }): void {
+  if (info.nlink <= 1) return;
+  throw new ApiError(422, "invalid_file", `${AUDIT_LOG} has other hard links; the audit log must be a file of its own`, {
+    file: AUDIT_LOG,
+    reason: "hard_link",
+  });
+}
+
 export class AuditLog {
   private readonly open = new Map<string, OpenLog>();
 
@@ -103,12 +112,7 @@ export class AuditLog {
       if (!info.isFile()) {
         throw new ApiError(422, "invalid_file", `${AUDIT_LOG} must be a regular file for the audit log`, { file: AUDIT_LOG });
       }
-      if (info.nlink > 1) {
-        throw new ApiError(422, "invalid_file", `${AUDIT_LOG} has other hard links; the audit log must be a file of its own`, {
-          file: AUDIT_LOG,
-          reason: "hard_link",
-        });
-      }
+      refuseHardLink(info);
       const log: OpenLog = { file, handle, dev: info.dev, ino: info.ino };
       this.open.set(root, log);
       return log;
@@ -150,6 +154,7 @@ export class AuditLog {
         const name = relative(root, path).split(sep).join("/");
         throw new ApiError(422, "invalid_file", `${name} must be a ${kind} for the audit log`, { file: name });
       }
+      if (kind === "file") refuseHardLink(info);
     }
   }
 
