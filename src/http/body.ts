@@ -6,7 +6,8 @@ import { ApiError, badRequest } from "../errors.js";
 import { inspectJson } from "../workspace/jsonc.js";
 import type { AppEnv } from "./env.js";
 
-const tooLarge = (limit: number) => new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
+export const tooLarge = (limit: number) =>
+  new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
 
 /** Refuses a declared Content-Length over the cap before anything is read. */
 export function bodyLimit(limit: number): MiddlewareHandler<AppEnv> {
@@ -18,9 +19,8 @@ export function bodyLimit(limit: number): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function readCapped(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
-  const stream = c.req.raw.body;
-  if (!stream) return new Uint8Array();
+/** A whole body stream, refused with 413 as soon as it passes `limit` bytes (chunked ones too). */
+export async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -60,7 +60,7 @@ export const MAX_JSON_KEYS = 10_000;
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const limit = c.get("bodyLimit") ?? 1024 * 1024;
-  const bytes = await readCapped(c, limit);
+  const bytes = c.req.raw.body ? await readStreamCapped(c.req.raw.body, limit) : new Uint8Array();
   if (bytes.byteLength === 0) return undefined;
   if (!isJsonType(c.req.header("Content-Type"))) {
     throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");

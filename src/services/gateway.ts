@@ -16,6 +16,7 @@
 // an engine 401 (our engine password is wrong) becomes a 502, never a 401 the client would take
 // for its own token being refused.
 import { ApiError } from "../errors.js";
+import { readStreamCapped, tooLarge } from "../http/body.js";
 import type { EngineTarget } from "./engine.js";
 import {
   checkRequestBody,
@@ -127,35 +128,10 @@ function refusalError(refusal: Refusal): ApiError {
     : new ApiError(400, "path_escape", refusal.message, refusal.details);
 }
 
-const tooLarge = (limit: number) => new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes`, { limitBytes: limit });
-
-async function readAll(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /** A non-owner's body: read whole (capped), JSON only, and checked against the policy. */
 async function checkedBody(req: ForwardRequest, headers: Headers): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (!req.request.body) return undefined;
-  const bytes = await readAll(req.request.body, req.bodyLimit);
+  const bytes = await readStreamCapped(req.request.body, req.bodyLimit);
   if (bytes.byteLength === 0) return undefined;
   const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(type)) {
