@@ -194,9 +194,12 @@ export async function runScale(o: ScaleOptions): Promise<void> {
     let server: { proc: ChildProcess; port: number } | null = null;
     const responses = join(o.dir, "health.json");
     await writeFile(responses, JSON.stringify({ "/health": { status: 200, type: "application/json", body: '{"ok":true}' } }));
+    // The subscriber row opens every stream from this one address: raise the per-address cap.
+    const config = join(o.dir, "server.json");
+    await writeFile(config, JSON.stringify({ connections: { maxPerAddress: o.subscribers + 64, maxTotal: o.subscribers + 512 } }));
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
-      const args = [o.cli, "--workspace", root, "--port", String(port), "--approval", "auto", "--token", o.token];
+      const args = [o.cli, "--config", config, "--workspace", root, "--port", String(port), "--approval", "auto", "--token", o.token];
       const started = await spawnUntilAnswer(args, port, "/health", env);
       ours.push(started.ms);
       if (i < 2) await stop(started.proc);
