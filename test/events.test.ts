@@ -8,65 +8,13 @@ import { silentLogger } from "../src/logger.js";
 import { startServer } from "../src/server.js";
 import { type ReloadEvent, ReloadEventLog } from "../src/services/events.js";
 import { createHarness, type Harness, json, TOKEN, tempDir, testSettings, waitFor } from "./helpers/harness.js";
+import { SseReader } from "./helpers/sse.js";
 
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: string;
-  comment?: string;
-}
-
-/** Reads SSE messages from a streamed body, one block (ending in a blank line) at a time. */
-class SseReader {
-  private buffer = "";
-  private readonly decoder = new TextDecoder();
-  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.reader = body.getReader();
-  }
-
-  async next(timeoutMs = 3000): Promise<SseMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.indexOf("\n\n");
-      if (end >= 0) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        const message: SseMessage = {};
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) message.comment = line.slice(1).trim();
-          else {
-            const at = line.indexOf(":");
-            const key = line.slice(0, at);
-            const value = line.slice(at + 1).replace(/^ /, "");
-            if (key === "id" || key === "event") message[key] = value;
-            else if (key === "data") message.data = message.data === undefined ? value : `${message.data}\n${value}`;
-          }
-        }
-        return message;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no SSE message within ${timeoutMs} ms (buffer: ${JSON.stringify(this.buffer)})`);
-      let timer: NodeJS.Timeout | undefined;
-      const chunk = await Promise.race([
-        this.reader.read(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no SSE data within ${timeoutMs} ms`)), left))),
-      ]).finally(() => clearTimeout(timer));
-      if (chunk.done) throw new Error("stream ended");
-      this.buffer += this.decoder.decode(chunk.value, { stream: true });
-    }
-  }
-
-  /** The next message that is an event (skipping comments). */
-  async nextEvent(timeoutMs = 3000): Promise<{ id: string; event: ReloadEvent }> {
-    for (;;) {
-      const message = await this.next(timeoutMs);
-      if (message.comment !== undefined && message.data === undefined) continue;
-      assert.ok(message.id, `an event has an id: ${JSON.stringify(message)}`);
-      return { id: message.id, event: JSON.parse(message.data ?? "null") as ReloadEvent };
-    }
-  }
+/** The next reload event on the stream (comments skipped); every event has an id. */
+async function nextEvent(sse: SseReader, timeoutMs = 3000): Promise<{ id: string; event: ReloadEvent }> {
+  const message = await sse.nextData<ReloadEvent>(timeoutMs);
+  assert.ok(message.id, `an event has an id: ${JSON.stringify(message)}`);
+  return { id: message.id, event: message.data };
 }
 
 const stream = (h: Harness, suffix = "", headers: Record<string, string> = {}, signal?: AbortSignal) =>
@@ -199,7 +147,7 @@ describe("GET /workspace/:id/events (SSE)", () => {
 
     const write = await h.call("POST", h.ws("/commands"), { name: "live", template: "Live" });
     assert.equal(write.status, 200);
-    const first = await sse.nextEvent();
+    const first = await nextEvent(sse);
     assert.equal(first.id, "2");
     assert.equal(first.event.seq, 2);
     assert.equal(first.event.reason, "commands");
@@ -207,7 +155,7 @@ describe("GET /workspace/:id/events (SSE)", () => {
 
     h.services.events.record("ws_other000000", "skills"); // another workspace: not on this stream
     h.services.events.record(h.wsId, "plugins");
-    const second = await sse.nextEvent();
+    const second = await nextEvent(sse);
     assert.equal(second.id, "4");
     assert.equal(second.event.reason, "plugins");
 
@@ -222,16 +170,16 @@ describe("GET /workspace/:id/events (SSE)", () => {
     for (const reason of ["config", "skills", "mcp", "agents"] as const) h.services.events.record(h.wsId, reason);
 
     const bySince = new SseReader((await stream(h, "?since=1")).body!);
-    assert.deepEqual([(await bySince.nextEvent()).id, (await bySince.nextEvent()).id, (await bySince.nextEvent()).id], ["2", "3", "4"]);
+    assert.deepEqual([(await nextEvent(bySince)).id, (await nextEvent(bySince)).id, (await nextEvent(bySince)).id], ["2", "3", "4"]);
     await bySince.reader.cancel();
 
     // Last-Event-ID (a reconnecting EventSource) wins over the query.
     const resumed = new SseReader((await stream(h, "?since=0", { "Last-Event-ID": "3" })).body!);
-    const next = await resumed.nextEvent();
+    const next = await nextEvent(resumed);
     assert.equal(next.id, "4");
     assert.equal(next.event.reason, "agents");
     h.services.events.record(h.wsId, "commands");
-    const live = await resumed.nextEvent();
+    const live = await nextEvent(resumed);
     assert.equal(live.id, "5");
     assert.equal(live.event.reason, "commands");
     await resumed.reader.cancel();
@@ -240,7 +188,7 @@ describe("GET /workspace/:id/events (SSE)", () => {
     const odd = await stream(h, "?since=4", { "Last-Event-ID": "not-a-number" });
     assert.equal(odd.status, 200);
     const oddReader = new SseReader(odd.body!);
-    assert.equal((await oddReader.nextEvent()).id, "5");
+    assert.equal((await nextEvent(oddReader)).id, "5");
     await oddReader.reader.cancel();
     await waitFor(() => h.services.events.listenerCount() === 0, 2000);
   });
@@ -288,7 +236,7 @@ describe("GET /workspace/:id/events (SSE)", () => {
       const sse = new SseReader(res.body!);
       await sse.next();
       server.services.events.record(wsId, "skills");
-      const got = await sse.nextEvent();
+      const got = await nextEvent(sse);
       assert.equal(got.event.reason, "skills");
       assert.equal(server.services.events.listenerCount(wsId), 1);
       controller.abort();
@@ -310,14 +258,14 @@ describe("event fan-out: a slow subscriber is dropped, the others are not held u
     while (h.services.events.listenerCount(h.wsId) === 2 && recorded < 5000) {
       for (let i = 0; i < 10; i++, recorded++) h.services.events.record(h.wsId, "skills");
       await h.services.events.flushed();
-      while (got.length < recorded) got.push(Number((await fast.nextEvent()).id));
+      while (got.length < recorded) got.push(Number((await nextEvent(fast)).id));
     }
     assert.equal(h.services.events.listenerCount(h.wsId), 1, "the slow subscriber was dropped");
     assert.ok(recorded < 5000, `dropped after ${recorded} events`);
     // Writes go on, and the fast subscriber hears them.
     const write = await h.call("POST", h.ws("/commands"), { name: "after", template: "After" });
     assert.equal(write.status, 200);
-    const last = await fast.nextEvent();
+    const last = await nextEvent(fast);
     assert.equal(last.event.reason, "commands");
     assert.deepEqual(
       [...got, Number(last.id)],
@@ -362,13 +310,13 @@ describe("event fan-out: a slow subscriber is dropped, the others are not held u
       for (let i = 0; i < 200; i++, recorded++) events.record(wsId, "skills");
       await events.flushed();
       while (received < recorded) {
-        assert.equal(Number((await fast.nextEvent()).id), ++received, "in order, none missing");
+        assert.equal(Number((await nextEvent(fast)).id), ++received, "in order, none missing");
       }
     }
     assert.equal(events.listenerCount(wsId), 1, `the slow client was dropped (after ${recorded} events)`);
     slow.resume(); // reads what the kernel holds, then sees the connection closed
     await closed;
     events.record(wsId, "mcp");
-    assert.equal((await fast.nextEvent()).event.reason, "mcp");
+    assert.equal((await nextEvent(fast)).event.reason, "mcp");
   });
 });

@@ -7,46 +7,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UI_DIR } from "../src/routes/ui.js";
 import { createHarness, type Harness, HOST_TOKEN, json, snapshot, TOKEN, waitFor } from "./helpers/harness.js";
-
-/** Reads SSE messages from a streaming response body. */
-function sseReader(res: Response) {
-  assert.ok(res.body, "stream body");
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const queue: Array<{ event: string; data: any; raw: string }> = [];
-  const comments: string[] = [];
-  async function next(ms = 3000): Promise<{ event: string; data: any; raw: string }> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const end = buffer.indexOf("\n\n");
-      if (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let event = "message";
-        const data: string[] = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) comments.push(line);
-          else if (line.startsWith("event: ")) event = line.slice(7);
-          else if (line.startsWith("data: ")) data.push(line.slice(6));
-        }
-        if (data.length === 0) continue;
-        return { event, data: JSON.parse(data.join("\n")), raw: block };
-      }
-      if (queue.length) return queue.shift()!;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("sse: timed out waiting for an event");
-      let timer: NodeJS.Timeout | undefined;
-      const chunk = await Promise.race([
-        reader.read(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("sse: timed out waiting for an event")), left))),
-      ]).finally(() => clearTimeout(timer));
-      if (chunk.done) throw new Error("sse: stream ended");
-      buffer += decoder.decode(chunk.value, { stream: true });
-    }
-  }
-  return { next, comments, cancel: () => reader.cancel() };
-}
+import { SseReader } from "./helpers/sse.js";
 
 const SSE = { Accept: "text/event-stream" };
 
@@ -123,9 +84,9 @@ describe("approvals event stream", () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get("Content-Type") ?? "", /^text\/event-stream/);
     assert.equal(res.headers.get("Cache-Control"), "no-cache");
-    const sse = sseReader(res);
+    const sse = new SseReader(res);
     try {
-      const snap = await sse.next();
+      const snap = await sse.nextData();
       assert.equal(snap.event, "snapshot");
       assert.deepEqual(snap.data.items, []);
       assert.equal(typeof snap.data.now, "number");
@@ -133,7 +94,7 @@ describe("approvals event stream", () => {
       assert.equal(h.services.approvals.listenerCount, 1);
 
       const write = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" } }, { "X-OpenWork-Client-Id": "phone" });
-      const requested = await sse.next();
+      const requested = await sse.nextData();
       assert.equal(requested.event, "requested");
       const r = requested.data;
       assert.match(r.id, /^apr_/);
@@ -146,7 +107,7 @@ describe("approvals event stream", () => {
       assert.equal(r.expiresAt - r.createdAt, 3000);
 
       assert.deepEqual(await json(await h.host("POST", `/approvals/${r.id}`, { reply: "allow" })), { ok: true, allowed: true });
-      const resolved = await sse.next();
+      const resolved = await sse.nextData();
       assert.equal(resolved.event, "resolved");
       assert.equal(resolved.data.id, r.id);
       assert.equal(resolved.data.allowed, true);
@@ -168,13 +129,13 @@ describe("approvals event stream", () => {
     t.after(() => h.close());
     await writeFile(join(h.root, "opencode.json"), '{\n  "theme": "dark"\n}\n');
     const before = await snapshot(h.root);
-    const sse = sseReader(await h.host("GET", "/approvals", undefined, SSE));
+    const sse = new SseReader(await h.host("GET", "/approvals", undefined, SSE));
     try {
-      assert.equal((await sse.next()).event, "snapshot");
+      assert.equal((await sse.nextData()).event, "snapshot");
       const denied = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" } });
-      const first = (await sse.next()).data;
+      const first = (await sse.nextData()).data;
       await h.host("POST", `/approvals/${first.id}`, { reply: "deny" });
-      const r1 = await sse.next();
+      const r1 = await sse.nextData();
       assert.equal(r1.event, "resolved");
       assert.deepEqual(
         { id: r1.data.id, allowed: r1.data.allowed, reason: r1.data.reason },
@@ -185,8 +146,8 @@ describe("approvals event stream", () => {
       assert.equal((await json(res1)).code, "write_denied");
 
       const timedOut = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" } });
-      const second = (await sse.next()).data;
-      const r2 = await sse.next();
+      const second = (await sse.nextData()).data;
+      const r2 = await sse.nextData();
       assert.equal(r2.event, "resolved");
       assert.deepEqual(
         { id: r2.data.id, allowed: r2.data.allowed, reason: r2.data.reason },
@@ -204,13 +165,13 @@ describe("approvals event stream", () => {
   test("the snapshot holds requests already pending when the stream opens", async () => {
     const write = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" } });
     const pending = await waitFor(async () => (await json(await h.host("GET", "/approvals"))).items[0]);
-    const sse = sseReader(await h.host("GET", "/approvals", undefined, SSE));
+    const sse = new SseReader(await h.host("GET", "/approvals", undefined, SSE));
     try {
-      const snap = await sse.next();
+      const snap = await sse.nextData();
       assert.equal(snap.event, "snapshot");
       assert.deepEqual(snap.data.items, [pending]);
       await h.host("POST", `/approvals/${pending.id}`, { reply: "allow" });
-      assert.equal((await sse.next()).event, "resolved");
+      assert.equal((await sse.nextData()).event, "resolved");
       assert.equal((await write).status, 200);
     } finally {
       await sse.cancel();
@@ -218,19 +179,19 @@ describe("approvals event stream", () => {
   });
 
   test("closing the stream removes its subscriber; later approvals still work", async () => {
-    const a = sseReader(await h.host("GET", "/approvals", undefined, SSE));
-    const b = sseReader(await h.host("GET", "/approvals", undefined, SSE));
-    await a.next();
-    await b.next();
+    const a = new SseReader(await h.host("GET", "/approvals", undefined, SSE));
+    const b = new SseReader(await h.host("GET", "/approvals", undefined, SSE));
+    await a.nextData();
+    await b.nextData();
     assert.equal(h.services.approvals.listenerCount, 2);
     await a.cancel();
     await waitFor(() => h.services.approvals.listenerCount === 1, 2000);
     // The remaining stream still hears everything.
     const write = h.call("PATCH", h.ws("/config"), { opencode: { theme: "light" } });
-    const req = await b.next();
+    const req = await b.nextData();
     assert.equal(req.event, "requested");
     await h.host("POST", `/approvals/${req.data.id}`, { reply: "allow" });
-    assert.equal((await b.next()).event, "resolved");
+    assert.equal((await b.nextData()).event, "resolved");
     assert.equal((await write).status, 200);
     await b.cancel();
     await waitFor(() => h.services.approvals.listenerCount === 0, 2000);
@@ -246,7 +207,7 @@ describe("approvals stream: aborting the request", () => {
       headers: { "X-OpenWork-Host-Token": HOST_TOKEN, ...SSE },
       signal: controller.signal,
     });
-    assert.equal((await sseReader(res).next()).event, "snapshot");
+    assert.equal((await new SseReader(res).nextData()).event, "snapshot");
     assert.equal(h.services.approvals.listenerCount, 1);
     controller.abort();
     await waitFor(() => h.services.approvals.listenerCount === 0, 2000);

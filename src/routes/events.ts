@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import type { Access } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
 import type { Handlers } from "../http/route.js";
-import type { ReloadEvent } from "../services/events.js";
 import type { Services } from "../services/index.js";
 import { workspaceOf } from "./context.js";
 import { liveStream, untilTokenEnds, wantsEventStream } from "./sse.js";

@@ -8,7 +8,7 @@
 // the containment and file-type checks an open always makes.
 
 import { randomUUID } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, statSync, writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ApiError } from "../errors.js";
@@ -67,6 +67,15 @@ const APPEND_FLAGS =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
 /** A log with other hard links would add our lines to a file elsewhere (a shell profile, say). */
+/** The file's stat, or null when nothing is there (or it cannot be statted). */
+function statIfThere(path: string): import("node:fs").Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
 function refuseHardLink(info: { nlink: number }): void {
   if (info.nlink <= 1) return;
   throw new ApiError(422, "invalid_file", `${AUDIT_LOG} has other hard links; the audit log must be a file of its own`, {
@@ -87,7 +96,7 @@ export class AuditLog {
   private async current(root: string): Promise<OpenLog | null> {
     const log = this.open.get(root);
     if (!log) return null;
-    const info = await stat(log.file).catch(() => null);
+    const info = statIfThere(log.file);
     if (info && info.dev === log.dev && info.ino === log.ino) return log;
     this.open.delete(root);
     await log.handle.close().catch(() => {});
@@ -162,7 +171,7 @@ export class AuditLog {
     const full: AuditEntry = { id: `audit_${randomUUID()}`, ...entry, timestamp: Date.now() };
     const log = (await this.current(root)) ?? (await this.openLog(root));
     // One write call per entry: O_APPEND keeps whole lines even if another process appends too.
-    await log.handle.write(`${JSON.stringify(full)}\n`);
+    writeSync(log.handle.fd, `${JSON.stringify(full)}\n`);
     await log.handle.sync();
     return full;
   }

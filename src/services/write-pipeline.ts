@@ -9,6 +9,7 @@
 import { WRITE_ACTIONS, type WriteAction } from "../contract/actions.js";
 import { ApiError, isApiError } from "../errors.js";
 import type { Actor } from "../http/auth.js";
+import { syncFolders } from "../workspace/atomic-file.js";
 import {
   applyChanges,
   assertPlanSize,
@@ -252,8 +253,9 @@ export class WritePipeline {
     const paths = pathsOf(changes);
     const base = { workspace, actor, request, summary, paths, changeHash: changeHash(changes) };
     for (const o of this.observers) o.willWrite?.(workspace, paths);
+    let folders: string[];
     try {
-      await applyChanges(workspace.path, changes);
+      folders = await applyChanges(workspace.path, changes);
       await plan.effect?.();
     } catch (error) {
       await this.record(base, "failed", { ...decided, error: errorCode(error) }).catch(() => {});
@@ -261,7 +263,10 @@ export class WritePipeline {
     } finally {
       for (const o of this.observers) o.didWrite?.(workspace, paths);
     }
-    const entry = await this.record(base, "applied", decided);
+    // The folders' fsyncs and the audit entry's run together (one journal commit can carry both);
+    // the answer waits for both. A crash before then may keep one without the other, as a crash
+    // between two fsyncs in a row could.
+    const [entry] = await Promise.all([this.record(base, "applied", decided), syncFolders(folders)]);
     for (const reason of plan.reasons ?? request.reasons) {
       this.deps.events.record(workspace.id, reason, { source: "api", action: request.action, actor });
     }

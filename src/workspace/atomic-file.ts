@@ -3,49 +3,104 @@
 // Temp files carry a recognisable marker so a later start can sweep the ones a crash left behind.
 // Reading is not done here: every reader goes through safe-fs.ts (regular files only, size caps,
 // containment), so no plain readFile of a workspace file remains to be tricked by a FIFO or a link.
+//
+// The calls that wait on the disk (fsync, rename) run off the event loop; the quick ones (open,
+// write to the page cache, close, mkdir) are synchronous: each await would cost a trip through the
+// thread pool, several times the call itself, and a write makes a dozen of them.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { closeSync, fchmodSync, fsync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { ApiError } from "../errors.js";
 
 export const TEMP_MARKER = ".owtmp-";
 
+const fsyncFd = promisify(fsync);
+
 /**
- * Writes `data` to `target` atomically, creating missing parent folders. A file standing where a
- * folder should be (or a folder where the file should be) is a 422 invalid_file, not a crash.
- * `mode` applies to the new file (the token store is written 0600).
+ * Writes `data` to `target` atomically and durably, creating missing parent folders. A file
+ * standing where a folder should be (or a folder where the file should be) is a 422 invalid_file,
+ * not a crash. `mode` applies to the new file (the token store is written 0600).
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  await syncFolders(await replaceFile(target, data, options));
+}
+
+/**
+ * writeFileAtomic without the last step: the new bytes are durable under the temp name and renamed
+ * over the target, and the folders whose entries changed are returned for syncFolders (a plan
+ * touching several files syncs each folder once, at the end).
+ */
+export async function replaceFile(target: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<string[]> {
   const folder = dirname(target);
+  const temp = join(folder, `.${basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`);
+  let opened: { fd: number; created: string[] };
   try {
-    await mkdir(folder, { recursive: true });
+    opened = openTemp(temp, options.mode ?? 0o644);
   } catch (error) {
     throw inTheWay(error, target);
   }
-  const temp = join(folder, `.${basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`);
-  let handle = await open(temp, "wx", options.mode ?? 0o644);
+  const { fd } = opened;
   try {
-    if (options.mode !== undefined) await handle.chmod(options.mode); // exactly, whatever the umask
-    await handle.writeFile(data);
-    await handle.sync();
+    if (options.mode !== undefined) fchmodSync(fd, options.mode); // exactly, whatever the umask
+    writeFileSync(fd, data);
+    await fsyncFd(fd);
   } catch (error) {
-    await handle.close().catch(() => {});
-    await unlink(temp).catch(() => {});
+    closeSync(fd);
+    rmSync(temp, { force: true });
     throw error;
   }
-  await handle.close();
+  closeSync(fd);
   try {
     await rename(temp, target);
   } catch (error) {
-    await unlink(temp).catch(() => {});
+    rmSync(temp, { force: true });
     throw inTheWay(error, target);
   }
-  // Make the rename itself durable. Some platforms cannot open a folder; that is not fatal.
+  return [folder, ...opened.created];
+}
+
+/**
+ * Makes the entries created, renamed or removed in `folders` durable (one fsync per folder). Some
+ * platforms cannot open a folder, and a folder removed since has nothing to sync: neither is fatal.
+ */
+export async function syncFolders(folders: Iterable<string>): Promise<void> {
+  await Promise.all(
+    [...new Set(folders)].map(async (folder) => {
+      let fd: number;
+      try {
+        fd = openSync(folder, "r");
+      } catch {
+        return;
+      }
+      try {
+        await fsyncFd(fd).catch(() => {});
+      } finally {
+        closeSync(fd);
+      }
+    }),
+  );
+}
+
+/**
+ * Creates the temp file (never over an existing one) and, when they are missing, the folders above
+ * it; `created` names the folders holding a new folder's entry, for syncFolders.
+ */
+function openTemp(temp: string, mode: number): { fd: number; created: string[] } {
   try {
-    handle = await open(folder, "r");
-    await handle.sync().catch(() => {});
-    await handle.close();
-  } catch {}
+    return { fd: openSync(temp, "wx", mode), created: [] };
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+  }
+  const folder = dirname(temp);
+  const first = mkdirSync(folder, { recursive: true });
+  const created: string[] = [];
+  // Each new folder's entry lies in its parent: from the first one made down to the temp's own.
+  for (let dir = folder; first !== undefined && dir !== dirname(first) && dir !== dirname(dir); dir = dirname(dir)) {
+    created.push(dirname(dir));
+  }
+  return { fd: openSync(temp, "wx", mode), created };
 }
 
 /** A write blocked by a file where a folder should be (or the reverse) is a 422; other errors stay as they are. */

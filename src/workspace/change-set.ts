@@ -4,10 +4,10 @@
 // again under the workspace lock and applies them only when the bytes are still the ones shown.
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { ApiError } from "../errors.js";
-import { isNotFound, writeFileAtomic } from "./atomic-file.js";
+import { isNotFound, replaceFile } from "./atomic-file.js";
 import { resolveWriteTarget } from "./paths.js";
 
 /** One file that gets new bytes (`after`) or goes away (`after: null`). */
@@ -167,21 +167,26 @@ function decodeText(bytes: Uint8Array): string | null {
 /**
  * Carries out a plan, in order. Each target is resolved again right before it is touched, and
  * refused when a symbolic link lies on its way inside the workspace: a write or delete never goes
- * anywhere but the path the approver saw.
+ * anywhere but the path the approver saw. Returns the folders whose entries changed: the caller
+ * makes the changes durable with syncFolders before it answers.
  */
-export async function applyChanges(root: string, changes: PlannedChange[]): Promise<void> {
+export async function applyChanges(root: string, changes: PlannedChange[]): Promise<string[]> {
+  const folders: string[] = [];
   for (const change of changes) {
     const target = resolveWriteTarget(root, change.path);
     if (change.kind === "folder") {
       await rm(target, { recursive: true, force: true });
+      folders.push(dirname(target));
     } else if (change.after === null) {
       await unlink(target).catch((error) => {
         if (!isNotFound(error)) throw error;
       });
+      folders.push(dirname(target));
     } else if (change.after !== change.before) {
-      await writeFileAtomic(target, change.after);
+      folders.push(...(await replaceFile(target, change.after)));
     }
   }
+  return folders;
 }
 
 // ---- what the approver sees

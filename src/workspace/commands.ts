@@ -4,7 +4,6 @@
 // `.opencode/commands/<name>.md`. OpenCode 1.18 refuses the whole directory for a `null` value or a
 // non-boolean `subtask`, and a `name:` key renames the command, so a written file never has any.
 // No HTTP here; list functions are pure reads so a cache can wrap them.
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import type { FileChange } from "./change-set.js";

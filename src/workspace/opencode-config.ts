@@ -1,7 +1,7 @@
 // The project's OpenCode config (`opencode.jsonc`, else `opencode.json`) and OpenWork's own
 // `.opencode/openwork.json`. Reads parse JSONC; writes are top-level key edits that keep comments.
 import { createHash } from "node:crypto";
-import { ApiError, badRequest } from "../errors.js";
+import { badRequest } from "../errors.js";
 import { agentMapProblems } from "./agent-schema.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import { parseJsoncObject, setTopLevelKeys } from "./jsonc.js";

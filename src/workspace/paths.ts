@@ -48,11 +48,8 @@ function danglingLinkTarget(p: string): string | null {
   }
 }
 
-/**
- * Joins `segments` under `root` and proves the result stays inside it, after symlinks.
- * Segments come from validated names, but this is the last line of defence, so it checks again.
- */
-export function resolveInside(root: string, ...segments: string[]): string {
+/** Joins `segments` under `root`, refusing a NUL byte and a path that leaves `root` as written (`..`, absolute). */
+function joinInside(root: string, segments: string[]): string {
   for (const segment of segments) {
     if (segment.includes("\0")) throw badRequest("invalid_path", "Path contains a NUL byte");
   }
@@ -60,27 +57,35 @@ export function resolveInside(root: string, ...segments: string[]): string {
   if (!isInside(root, target)) {
     throw badRequest("path_escape", "Path resolves outside the workspace", { path: segments.join("/") });
   }
-  const realRoot = realpathLoose(root);
-  const realTarget = realpathLoose(target);
-  if (!isInside(realRoot, realTarget)) {
-    throw badRequest("path_escape", "Path resolves outside the workspace through a symlink", {
-      path: segments.join("/"),
-    });
-  }
   return target;
 }
+
+/**
+ * Joins `segments` under `root` and proves the result stays inside it, after symlinks.
+ * Segments come from validated names, but this is the last line of defence, so it checks again.
+ */
+export function resolveInside(root: string, ...segments: string[]): string {
+  const target = joinInside(root, segments);
+  if (!isInside(realpathLoose(root), realpathLoose(target))) throw escapesThroughLink(segments);
+  return target;
+}
+
+const escapesThroughLink = (segments: string[]) =>
+  badRequest("path_escape", "Path resolves outside the workspace through a symlink", { path: segments.join("/") });
 
 /**
  * The path a write or delete names, proven to be reached without following a symlink anywhere
  * below the workspace root, so the change lands exactly where the approval said (with
  * `.opencode/skills` linked to the workspace root, deleting skill `src` would otherwise delete the
- * user's `src/`). 400 path_escape when the path leads out of the workspace (resolveInside), 422
- * symlink_in_path when a component is a symlink that stays inside. Components that do not exist
- * yet are fine: they are created as real folders. Also for a link as the last component: a write
- * would go through it, and a delete of "the skill folder" would not delete what was listed.
+ * user's `src/`). 400 path_escape when the path leads out of the workspace (as written, or through
+ * a symlink), 422 symlink_in_path when a component is a symlink that stays inside. Components that
+ * do not exist yet are fine: they are created as real folders. Also for a link as the last
+ * component: a write would go through it, and a delete of "the skill folder" would not delete
+ * what was listed. (No component below the root being a link, the path is inside after symlinks
+ * too: only the root's own real path is never resolved.)
  */
 export function resolveWriteTarget(root: string, ...segments: string[]): string {
-  const target = resolveInside(root, ...segments);
+  const target = joinInside(root, segments);
   const base = resolve(root);
   let current = base;
   for (const part of relative(base, target).split(sep)) {
@@ -95,6 +100,7 @@ export function resolveWriteTarget(root: string, ...segments: string[]): string 
       throw error;
     }
     if (isLink) {
+      if (!isInside(realpathLoose(base), realpathLoose(target))) throw escapesThroughLink(segments);
       const link = displayPath(base, current);
       const named = displayPath(base, target);
       throw new ApiError(

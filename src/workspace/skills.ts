@@ -364,7 +364,8 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
   // What we write must be a skill OpenCode (and our own listing) accepts; check before writing.
   const accepted = (candidate: string) => {
     try {
-      const { data: check } = parseFrontmatter(candidate, { file: relativePath });
+      // The request's own text was parsed above; a rewritten one is parsed as the listing will.
+      const check = candidate === content ? data : parseFrontmatter(candidate, { file: relativePath }).data;
       return skillProblem(check, name) === null && (check.description as string).trim() === description;
     } catch {
       return false;

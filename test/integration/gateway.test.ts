@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { workspaceId } from "../../src/workspaces.js";
 import { type ChildServer, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
+import { SseReader } from "../helpers/sse.js";
 
 const TOKEN = "gateway-it-token";
 const HOST_TOKEN = "gateway-it-host-token";
@@ -56,60 +57,6 @@ async function engineGet<T = any>(path: string): Promise<T> {
   const text = await res.text();
   assert.equal(res.status, 200, `engine GET ${path}: ${res.status} ${text}\n${engine.logs().slice(-2000)}`);
   return JSON.parse(text) as T;
-}
-
-/** Reads SSE `data:` payloads from a stream, one at a time, as they arrive. */
-class SseReader {
-  private buffer = "";
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-  constructor(res: Response) {
-    this.reader = res.body!.getReader();
-  }
-  async next(timeoutMs = 30_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.indexOf("\n\n");
-      if (end >= 0) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        const data = block
-          .split("\n")
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).trim())
-          .join("\n");
-        if (data) return JSON.parse(data);
-        continue;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no event within ${timeoutMs} ms; have: ${this.buffer.slice(0, 500)}`);
-      let timer: NodeJS.Timeout | undefined;
-      const chunk = await Promise.race([
-        this.reader.read(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), left))),
-      ]).finally(() => clearTimeout(timer));
-      if (chunk.done) throw new Error("the stream ended");
-      this.buffer += this.decoder.decode(chunk.value, { stream: true });
-    }
-  }
-  async until(match: (event: any) => boolean, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    const seen: string[] = [];
-    for (;;) {
-      let event: any;
-      try {
-        event = await this.next(Math.max(1, deadline - Date.now()));
-      } catch (error) {
-        // Say what did arrive, so a miss can be told from a stall.
-        throw new Error(`${(error as Error).message}; events seen meanwhile: ${seen.join(", ") || "none"}`);
-      }
-      if (match(event)) return event;
-      seen.push(String((event.payload ?? event).type));
-    }
-  }
-  cancel() {
-    return this.reader.cancel().catch(() => {});
-  }
 }
 
 async function closedPort(): Promise<number> {
@@ -183,14 +130,18 @@ describe("OpenCode gateway against a real engine", { timeout: 180_000 }, () => {
       const events = new SseReader(res);
       try {
         // The first event arrives on its own, before anything else happens: nothing is buffered.
-        const first = await events.next();
+        const first = (await events.nextData(30_000)).data;
         const type = first.type ?? first.payload?.type;
         assert.equal(typeof type, "string", JSON.stringify(first));
         const created = await ok(await api("POST", `/w/${ws}/opencode/session`, { title: `event ${path}` }));
-        const seen = await events.until((e) => {
-          const payload = e.payload ?? e;
-          return payload.type === "session.created" && payload.properties?.info?.id === created.id;
-        });
+        const seen = await events.until(
+          (e) => {
+            const payload = e.payload ?? e;
+            return payload.type === "session.created" && payload.properties?.info?.id === created.id;
+          },
+          30_000,
+          (e) => String((e.payload ?? e).type),
+        );
         assert.ok(seen);
       } finally {
         await events.cancel();
@@ -234,7 +185,7 @@ describe("OpenCode gateway against a real engine", { timeout: 180_000 }, () => {
     const stream = await api("GET", `/w/${ws}/opencode/event`, undefined, { ...as(viewer), Accept: "text/event-stream" });
     assert.equal(stream.status, 200);
     const events = new SseReader(stream);
-    assert.equal(typeof (await events.next()).type, "string");
+    assert.equal(typeof (await events.nextData(30_000)).data.type, "string");
     await events.cancel();
     const before = (await engineGet<unknown[]>("/session")).length;
     const post = await refused(await api("POST", "/opencode/session", { title: "viewer" }, as(viewer)), 403, "proxy_forbidden");
