@@ -1,6 +1,7 @@
 // Request bodies: capped in size (declared or chunked), JSON only, bounded in depth, free of
 // prototype keys. Each operation's schema then validates the value (src/http/route.ts).
 // A bodiless request is never judged by its Content-Type (the OpenWork app sends one on GETs).
+import type { Readable } from "node:stream";
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, badRequest } from "../errors.js";
 import { inspectJson } from "../workspace/jsonc.js";
@@ -43,6 +44,48 @@ export async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit
   return out;
 }
 
+/**
+ * The body of a request served by node:http, read from Node's own stream and refused with 413 as
+ * soon as it passes `limit` bytes. (Going through the web Request's stream costs more CPU than the
+ * rest of a small write.) After a refusal the rest is left unread: the adapter drains a little of
+ * it once the answer is sent, then closes the connection.
+ */
+function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const settle = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total <= limit) return void chunks.push(chunk);
+      settle();
+      incoming.pause();
+      reject(tooLarge(limit));
+    };
+    const onEnd = () => {
+      settle();
+      resolve(Buffer.concat(chunks, total));
+    };
+    const onError = (error: Error) => {
+      settle();
+      reject(error);
+    };
+    // Closed before its end: the client left mid-body; nobody is there to read the answer.
+    const onClose = () => onError(badRequest("invalid_payload", "The request body ended early"));
+    incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
+}
+
+/** The request's body bytes, at most `limit` of them (413 beyond). */
+function bodyBytes(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
+  const incoming = (c.env as { incoming?: Readable } | undefined)?.incoming;
+  // Node's stream directly, unless something has started reading it (the web Request's stream).
+  if (incoming && incoming.readableFlowing === null && !incoming.readableEnded) return readNodeCapped(incoming, limit);
+  return c.req.raw.body ? readStreamCapped(c.req.raw.body, limit) : Promise.resolve(new Uint8Array());
+}
+
 function isJsonType(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const type = contentType.split(";")[0]!.trim().toLowerCase();
@@ -60,7 +103,7 @@ export const MAX_JSON_KEYS = 10_000;
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const limit = c.get("bodyLimit") ?? 1024 * 1024;
-  const bytes = c.req.raw.body ? await readStreamCapped(c.req.raw.body, limit) : new Uint8Array();
+  const bytes = await bodyBytes(c, limit);
   if (bytes.byteLength === 0) return undefined;
   if (!isJsonType(c.req.header("Content-Type"))) {
     throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");

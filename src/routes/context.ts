@@ -41,7 +41,7 @@ export function listingBody(c: Context<AppEnv>, cached: CachedResponse) {
  * along: a write whose client leaves while it waits for the host is withdrawn.
  */
 export function write<R>(c: Context<AppEnv>, s: Services, workspace: Workspace, request: WriteRequest<R>) {
-  return s.pipeline.run(workspace, c.get("actor"), request, c.req.raw.signal);
+  return s.pipeline.run(workspace, c.get("actor"), request, () => c.req.raw.signal);
 }
 
 /** A file change from a config file as read and the new text planned for it. */

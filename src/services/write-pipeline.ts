@@ -142,7 +142,7 @@ export class WritePipeline {
     workspace: Workspace,
     actor: Actor,
     request: WriteRequest<R>,
-    signal?: AbortSignal,
+    clientSignal?: () => AbortSignal,
   ): Promise<{ result: R; applied: boolean }> {
     if (!request.allowWhenReadOnly) this.assertWritable();
     // The audit entry is written after the change: refuse now if it could not be.
@@ -169,6 +169,8 @@ export class WritePipeline {
       });
     }
 
+    // Taken before planning, so a client that leaves while its write is planned is seen too.
+    const signal = clientSignal?.();
     const first = await request.plan();
     if (isNoop(first)) return { result: await first.result(), applied: false };
     const changes = effective(first.changes);

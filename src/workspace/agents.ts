@@ -11,7 +11,7 @@ import { type ApiError, badRequest, notFound } from "../errors.js";
 import { AGENT_FIELD_CHECKS, agentFieldProblem } from "./agent-schema.js";
 import type { FileChange } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readPlannedFile } from "./fs-list.js";
 import { readProjectConfig } from "./opencode-config.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
 import { FILE_LIMITS } from "./safe-fs.js";
@@ -225,11 +225,11 @@ export async function planAgentUpsert(root: string, input: AgentUpsertInput): Pr
     text = renderFromFields(input);
   }
   const data = assertAgentLoadable(text, name);
-  const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
+  const before = readPlannedFile(file, { root, maxBytes: FILE_LIMITS.agent });
   const twins: FileChange[] = [];
   for (const dir of AGENT_DIRS.slice(1)) {
     const twin = resolveWriteTarget(root, ".opencode", dir, `${name}.md`);
-    const twinText = await readFileIfExists(twin, { root, maxBytes: FILE_LIMITS.agent });
+    const twinText = readPlannedFile(twin, { root, maxBytes: FILE_LIMITS.agent });
     if (twinText !== null) twins.push({ kind: "file", path: displayPath(root, twin), before: twinText, after: null });
   }
   const relativePath = displayPath(root, file);
@@ -257,7 +257,7 @@ export async function planAgentDelete(root: string, rawName: unknown): Promise<{
   const changes: FileChange[] = [];
   for (const dir of AGENT_DIRS) {
     const file = resolveWriteTarget(root, ".opencode", dir, `${name}.md`);
-    const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.agent });
+    const before = readPlannedFile(file, { root, maxBytes: FILE_LIMITS.agent });
     if (before !== null) changes.push({ kind: "file", path: displayPath(root, file), before, after: null });
   }
   if (changes.length === 0) {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import type { FileChange } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir, readPlannedFile } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveWriteTarget, validateName } from "./paths.js";
 import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
@@ -265,7 +265,7 @@ export async function planCommandUpsert(root: string, input: CommandUpsertInput)
   const relativePath = displayPath(root, file);
   const text = renderCommandFile(fields);
   assertFileSize(text, FILE_LIMITS.command, relativePath);
-  return { root, name, file, relativePath, text, before: await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.command }), fields };
+  return { root, name, file, relativePath, text, before: readPlannedFile(file, { root, maxBytes: FILE_LIMITS.command }), fields };
 }
 
 /** The planned change of a command write. */
@@ -282,7 +282,7 @@ export async function planCommandDelete(root: string, name: unknown): Promise<{ 
   const changes: FileChange[] = [];
   for (const dir of COMMAND_DIRS) {
     const file = resolveWriteTarget(root, ".opencode", dir, `${valid}.md`);
-    const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.command });
+    const before = readPlannedFile(file, { root, maxBytes: FILE_LIMITS.command });
     if (before !== null) changes.push({ kind: "file", path: displayPath(root, file), before, after: null });
   }
   if (changes.length === 0) throw notFound(`Command "${valid}" not found`, { name: valid });

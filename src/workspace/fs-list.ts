@@ -3,7 +3,7 @@
 import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { isNotFound } from "./atomic-file.js";
-import { isFolderRefusal, type ReadOptions, readRegularFile, resolvesInside } from "./safe-fs.js";
+import { isFolderRefusal, type ReadOptions, readRegularFile, readRegularFileSync, resolvesInside } from "./safe-fs.js";
 
 /** Files read at once by a listing: fast on 500 files, far below any open-file limit. */
 export const READ_CONCURRENCY = 32;
@@ -37,12 +37,21 @@ export async function readDirIfExists(dir: string): Promise<Dirent[]> {
  * it does not exist or a folder stands in its place. Throws for a file that is refused.
  */
 export async function readFileIfExists(file: string, options: ReadOptions): Promise<string | null> {
+  return readRegularFile(file, options).catch(folderIsNothing);
+}
+
+/** readFileIfExists without a trip through the thread pool (readRegularFileSync): a write plan's one file. */
+export function readPlannedFile(file: string, options: ReadOptions): string | null {
   try {
-    return await readRegularFile(file, options);
+    return readRegularFileSync(file, options);
   } catch (error) {
-    if (isFolderRefusal(error)) return null;
-    throw error;
+    return folderIsNothing(error);
   }
+}
+
+function folderIsNothing(error: unknown): null {
+  if (isFolderRefusal(error)) return null;
+  throw error;
 }
 
 /**

@@ -11,7 +11,7 @@
 //   host): 422 invalid_file;
 // - read at most a size cap (checked on the size and again while reading): 422 invalid_file.
 // A missing file is null; a folder in the file's place is reported as such so callers choose.
-import { constants, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { ApiError, badRequest } from "../errors.js";
 import { isNotFound } from "./atomic-file.js";
@@ -127,44 +127,96 @@ export async function openRegularFile(
   try {
     [real, realRoot] = await Promise.all([realpath(file), options.realRoot ?? realpath(options.root)]);
   } catch (error) {
-    if (isNotFound(error)) return null; // also a dangling symlink: nothing to read
-    const code = (error as { code?: string }).code;
-    if (code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
-    if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
-    throw error;
+    return realPathRefusal(error, label);
   }
-  if (!isInside(realRoot, real)) {
-    throw refused(label, "outside_root", `resolves outside ${options.rootLabel ?? "the workspace"} through a symlink`);
-  }
+  assertInsideRoot(realRoot, real, label, options);
   // The real path has no symlink in it; O_NOFOLLOW refuses one swapped in at its end since, and
   // O_NONBLOCK makes opening a FIFO return at once (a device would be outside any root: realpath).
   let handle: FileHandle;
   try {
     handle = await open(real, OPEN_FLAGS);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (isNotFound(error)) return null;
-    if (code === "EISDIR") throw refused(label, "folder", "is a folder, not a file");
-    if (code === "ELOOP") throw refused(label, "link_loop", "was replaced by a symlink while being read");
-    if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
-    // ENXIO: a socket (or a FIFO opened for writing); nothing a reader can use.
-    if (code === "ENXIO" || code === "EOPNOTSUPP") throw refused(label, "special_file", "is not a regular file");
-    throw error;
+    return openRefusal(error, label);
   }
   try {
-    const info = await handle.stat();
-    if (info.isDirectory()) throw refused(label, "folder", "is a folder, not a file");
-    if (!info.isFile()) throw refused(label, "special_file", `is ${kindOf(info)}, not a regular file`);
-    if (info.nlink > 1) {
-      throw refused(label, "hard_link", `has ${info.nlink} hard links: its other names may be outside the workspace`, {
-        links: info.nlink,
-      });
-    }
-    return { handle, info, label };
+    return { handle, info: assertRegular(await handle.stat(), label), label };
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * readRegularFile for one small file, without a trip through the thread pool per call: for a write
+ * planning the one file it replaces. (A listing reads many files: it uses readRegularFile, which
+ * lets other requests run between them.) The same checks, errors and null.
+ */
+export function readRegularFileSync(file: string, options: ReadOptions): string | null {
+  const label = options.label ?? displayPath(options.root, file);
+  let real: string;
+  let realRoot: string;
+  try {
+    real = realpathSync.native(file);
+    realRoot = options.realRoot ?? realpathSync.native(options.root);
+  } catch (error) {
+    return realPathRefusal(error, label);
+  }
+  assertInsideRoot(realRoot, real, label, options);
+  let fd: number;
+  try {
+    fd = openSync(real, OPEN_FLAGS);
+  } catch (error) {
+    return openRefusal(error, label);
+  }
+  try {
+    const info = assertRegular(fstatSync(fd), label);
+    if (info.size > options.maxBytes) throw tooLarge(label, options.maxBytes);
+    const reads = cappedReads(info.size, options.maxBytes, label);
+    let step = reads.next();
+    while (!step.done) step = reads.next(readSync(fd, step.value.buffer, step.value.offset, step.value.length, step.value.offset));
+    return step.value.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A missing file (or a dangling link) is null; other failures to resolve a path are refusals. */
+function realPathRefusal(error: unknown, label: string): null {
+  if (isNotFound(error)) return null;
+  const code = (error as { code?: string }).code;
+  if (code === "ELOOP") throw refused(label, "link_loop", "is a symlink loop");
+  if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
+  throw error;
+}
+
+function assertInsideRoot(realRoot: string, real: string, label: string, options: ContainedFileOptions): void {
+  if (!isInside(realRoot, real)) {
+    throw refused(label, "outside_root", `resolves outside ${options.rootLabel ?? "the workspace"} through a symlink`);
+  }
+}
+
+/** A file gone since its path was resolved is null; other failures to open it are refusals. */
+function openRefusal(error: unknown, label: string): null {
+  const code = (error as { code?: string }).code;
+  if (isNotFound(error)) return null;
+  if (code === "EISDIR") throw refused(label, "folder", "is a folder, not a file");
+  if (code === "ELOOP") throw refused(label, "link_loop", "was replaced by a symlink while being read");
+  if (code === "EACCES" || code === "EPERM") throw refused(label, "unreadable", "cannot be read (permission denied)");
+  // ENXIO: a socket (or a FIFO opened for writing); nothing a reader can use.
+  if (code === "ENXIO" || code === "EOPNOTSUPP") throw refused(label, "special_file", "is not a regular file");
+  throw error;
+}
+
+/** The opened file's stat when it is a regular file with one name; a refusal otherwise. */
+function assertRegular(info: Stats, label: string): Stats {
+  if (info.isDirectory()) throw refused(label, "folder", "is a folder, not a file");
+  if (!info.isFile()) throw refused(label, "special_file", `is ${kindOf(info)}, not a regular file`);
+  if (info.nlink > 1) {
+    throw refused(label, "hard_link", `has ${info.nlink} hard links: its other names may be outside the workspace`, {
+      links: info.nlink,
+    });
+  }
+  return info;
 }
 
 /** The real path of a root, once for a whole listing (openRegularFile's `realRoot`); the path itself when missing. */
@@ -177,8 +229,17 @@ export async function realRoot(root: string): Promise<string> {
   }
 }
 
-/** At most `max` bytes from an open handle; throws when there are more (the file grew). */
-async function readCapped(handle: FileHandle, size: number, max: number, label: string): Promise<Buffer> {
+/**
+ * The reads that take at most `max` bytes of a file of `size` bytes: yields each read to make (its
+ * buffer, offset and length; the offset is also the file position), is sent the bytes it read,
+ * returns the bytes. Throws when there are more than `max` (the file grew). One loop for the
+ * async reader and the sync one.
+ */
+function* cappedReads(
+  size: number,
+  max: number,
+  label: string,
+): Generator<{ buffer: Buffer; offset: number; length: number }, Buffer, number> {
   // One byte more than the size tells a file that grew from one that did not: a short read of a
   // regular file is its end, so the usual case is a single read.
   let buffer = Buffer.allocUnsafe(Math.min(size, max) + 1);
@@ -190,12 +251,21 @@ async function readCapped(handle: FileHandle, size: number, max: number, label: 
       buffer.copy(bigger, 0, 0, total);
       buffer = bigger;
     }
-    const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
+    const bytesRead = yield { buffer, offset: total, length: buffer.length - total };
     total += bytesRead;
     if (bytesRead === 0 || total < buffer.length) break;
   }
   if (total > max) throw tooLarge(label, max);
   return buffer.subarray(0, total);
+}
+
+/** At most `max` bytes from an open handle; throws when there are more (the file grew). */
+async function readCapped(handle: FileHandle, size: number, max: number, label: string): Promise<Buffer> {
+  const reads = cappedReads(size, max, label);
+  let step = reads.next();
+  while (!step.done)
+    step = reads.next((await handle.read(step.value.buffer, step.value.offset, step.value.length, step.value.offset)).bytesRead);
+  return step.value;
 }
 
 const tooLarge = (label: string, max: number) => refused(label, "too_large", `is larger than ${max} bytes`, { maxBytes: max });

@@ -9,7 +9,7 @@ import { ApiError, badRequest, notFound } from "../errors.js";
 import { isNotFound, pathExists } from "./atomic-file.js";
 import { type FileChange, type FolderRemoval, folderRemoval } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
-import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir } from "./fs-list.js";
+import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir, readPlannedFile } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
 import { displayPath, resolveInside, resolveWriteTarget, validateName } from "./paths.js";
 import { assertFileSize, FILE_LIMITS, realRoot } from "./safe-fs.js";
@@ -376,7 +376,7 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     if (!accepted(text)) throw badRequest("invalid_payload", "content cannot be turned into a valid SKILL.md", { field: "content" });
   }
   assertFileSize(text, FILE_LIMITS.skill, relativePath);
-  const before = await readFileIfExists(file, { root, maxBytes: FILE_LIMITS.skill });
+  const before = readPlannedFile(file, { root, maxBytes: FILE_LIMITS.skill });
   return {
     root,
     name,
