@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
