@@ -2287,6 +2287,47 @@ describe("13.5 only regular files are read, and never more than their cap", { sk
         status: 413,
         code: "payload_too_large",
       },
+      // A write plan reads the file it replaces (synchronously, src/workspace/fs-list.ts
+      // readPlannedFile): the same refusals, and nothing is written.
+      {
+        name: "a write over the FIFO skill",
+        method: "POST",
+        path: "/skills",
+        body: { name: "pipe", content: SKILL("pipe") },
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: fileRefused("special_file"),
+      },
+      {
+        name: "a write over the skill over 1 MiB",
+        method: "POST",
+        path: "/skills",
+        body: { name: "sparse", content: SKILL("sparse") },
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: fileRefused("too_large"),
+      },
+      {
+        name: "a write through the /dev/zero link",
+        method: "POST",
+        path: "/skills",
+        body: { name: "zero", content: SKILL("zero") },
+        status: 400,
+        code: "path_escape",
+      },
+      {
+        name: "a write over the FIFO command",
+        method: "POST",
+        path: "/commands",
+        body: { name: "pipe", template: "Hi" },
+        status: 422,
+        code: "invalid_file",
+        maxMs: 3000,
+        check: fileRefused("special_file"),
+      },
+      { name: "a delete of the FIFO command", method: "DELETE", path: "/commands/pipe", status: 422, code: "invalid_file", maxMs: 3000 },
     ],
   );
 
