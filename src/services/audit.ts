@@ -66,8 +66,7 @@ interface OpenLog {
 const APPEND_FLAGS =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
-/** A log with other hard links would add our lines to a file elsewhere (a shell profile, say). */
-/** The file's stat, or null when nothing is there (or it cannot be statted). */
+/** The file's stat, or null when nothing is there (or it cannot be statted). Synchronous: once per write. */
 function statIfThere(path: string): import("node:fs").Stats | null {
   try {
     return statSync(path);
@@ -76,6 +75,7 @@ function statIfThere(path: string): import("node:fs").Stats | null {
   }
 }
 
+/** A log with other hard links would add our lines to a file elsewhere (a shell profile, say). */
 function refuseHardLink(info: { nlink: number }): void {
   if (info.nlink <= 1) return;
   throw new ApiError(422, "invalid_file", `${AUDIT_LOG} has other hard links; the audit log must be a file of its own`, {

@@ -134,9 +134,10 @@ export class WritePipeline {
   }
 
   /**
-   * Runs one write for `actor`. `signal` is the client's connection: a request whose client goes
-   * away while it waits for the host is withdrawn. Returns the plan's result and whether anything
-   * was written (false: the write would change nothing, and nobody was asked).
+   * Runs one write for `actor`. `clientSignal` gives the client's connection: a request whose
+   * client goes away while it waits for the host is withdrawn. (A getter: only a write that waits
+   * for the host needs it, and making it builds a whole web Request.) Returns the plan's result
+   * and whether anything was written (false: the write would change nothing, nobody was asked).
    */
   async run<R>(
     workspace: Workspace,

@@ -11,6 +11,8 @@
 //   host): 422 invalid_file;
 // - read at most a size cap (checked on the size and again while reading): 422 invalid_file.
 // A missing file is null; a folder in the file's place is reported as such so callers choose.
+// readRegularFileSync makes the same checks with synchronous calls, for the one file a write plan
+// reads (a trip through the thread pool per call costs more than the call).
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { ApiError, badRequest } from "../errors.js";
@@ -173,7 +175,10 @@ export function readRegularFileSync(file: string, options: ReadOptions): string 
     if (info.size > options.maxBytes) throw tooLarge(label, options.maxBytes);
     const reads = cappedReads(info.size, options.maxBytes, label);
     let step = reads.next();
-    while (!step.done) step = reads.next(readSync(fd, step.value.buffer, step.value.offset, step.value.length, step.value.offset));
+    while (!step.done) {
+      const { buffer, offset, length } = step.value;
+      step = reads.next(readSync(fd, buffer, offset, length, offset));
+    }
     return step.value.toString("utf8");
   } finally {
     closeSync(fd);
@@ -263,8 +268,10 @@ function* cappedReads(
 async function readCapped(handle: FileHandle, size: number, max: number, label: string): Promise<Buffer> {
   const reads = cappedReads(size, max, label);
   let step = reads.next();
-  while (!step.done)
-    step = reads.next((await handle.read(step.value.buffer, step.value.offset, step.value.length, step.value.offset)).bytesRead);
+  while (!step.done) {
+    const { buffer, offset, length } = step.value;
+    step = reads.next((await handle.read(buffer, offset, length, offset)).bytesRead);
+  }
   return step.value;
 }
 
