@@ -123,39 +123,39 @@ describe("OpenCode gateway against a real engine", { timeout: 180_000 }, () => {
   });
 
   test("delivers the engine's event stream event by event: the session event arrives while the stream is open", async () => {
+    // Some of the engine's own event streams never carry bus events, only heartbeats (measured
+    // straight against the engine: 3 of 8 `GET /global/event` streams, all or nothing per stream,
+    // however long one waits). So a stream that shows no session event in 5 s is opened again,
+    // at most 8 times; one stream delivering the event through the gateway is what is asserted.
     for (const path of ["/opencode/event", `/w/${ws}/opencode/global/event`]) {
-      const res = await api("GET", path, undefined, { Accept: "text/event-stream" });
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
-      const events = new SseReader(res);
-      try {
-        // The first event arrives on its own, before anything else happens: nothing is buffered.
-        const first = (await events.nextData(30_000)).data;
-        const type = first.type ?? first.payload?.type;
-        assert.equal(typeof type, "string", JSON.stringify(first));
-        // The engine's global stream subscribes to its bus only after it sent that first event: a
-        // session created at once can be missed by the engine itself (measured against the engine
-        // directly: 3 of 8). So a session is created again until one is seen, at most 5 times.
-        const misses: string[] = [];
-        for (let attempt = 0; ; attempt++) {
+      const misses: string[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const res = await api("GET", path, undefined, { Accept: "text/event-stream" });
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+        const events = new SseReader(res);
+        try {
+          // The first event arrives on its own, before anything else happens: nothing is buffered.
+          const first = (await events.nextData(30_000)).data;
+          const type = first.type ?? first.payload?.type;
+          assert.equal(typeof type, "string", JSON.stringify(first));
           const created = await ok(await api("POST", `/w/${ws}/opencode/session`, { title: `event ${path} ${attempt}` }));
-          try {
-            await events.until(
-              (e) => {
-                const payload = e.payload ?? e;
-                return payload.type === "session.created" && payload.properties?.info?.id === created.id;
-              },
-              attempt < 4 ? 5_000 : 30_000,
-              (e) => String((e.payload ?? e).type),
-            );
-            break;
-          } catch (error) {
-            misses.push((error as Error).message);
-            if (attempt === 4) assert.fail(`no session.created event arrived: ${misses.join(" | ")}`);
-          }
+          await events.until(
+            (e) => {
+              const payload = e.payload ?? e;
+              return payload.type === "session.created" && payload.properties?.info?.id === created.id;
+            },
+            5_000,
+            (e) => String((e.payload ?? e).type),
+          );
+          break;
+        } catch (error) {
+          if (error instanceof assert.AssertionError) throw error;
+          misses.push((error as Error).message);
+          if (attempt === 8) assert.fail(`no stream of ${path} delivered session.created: ${misses.join(" | ")}`);
+        } finally {
+          await events.cancel();
         }
-      } finally {
-        await events.cancel();
       }
     }
   });
