@@ -3,10 +3,11 @@
 // through the gateway in the same run, alternating rounds, best round of each side; and the time
 // to the first event of the SSE stream (`GET /event`), direct and through the gateway. A bare
 // node:http proxy (bench/bare-proxy.mjs) is loaded too: what any proxy hop costs on this machine.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { startOpencode } from "../test/helpers/opencode.js";
+import { SERVER_LISTENING, spawnAndWait } from "./child.js";
 
 export interface GatewayBenchOptions {
   duration: number;
@@ -50,45 +51,14 @@ async function firstEventMs(url: string, headers: Record<string, string>): Promi
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function startServer(cli: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, OPENWORK_LOG_LEVEL: "silent", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match?.[1]) resolve({ proc, port: Number(match[1]) });
-    });
-    proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
-
-function startBareProxy(target: string, authorization: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [new URL("./bare-proxy.mjs", import.meta.url).pathname, target, authorization], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const match = /listening (\d+)/.exec(out);
-      if (match?.[1]) resolve({ proc, port: Number(match[1]) });
-    });
-    proc.on("exit", (code) => reject(new Error(`bare proxy exited ${code}: ${out}`)));
-  });
-}
-
 export async function benchGateway(options: GatewayBenchOptions): Promise<void> {
   const engine = await startOpencode();
   let server: ChildProcess | undefined;
   let bareProxy: ChildProcess | undefined;
   try {
-    const started = await startServer(
-      options.cli,
+    const started = await spawnAndWait(
       [
+        options.cli,
         "--workspace",
         engine.repo,
         "--port",
@@ -100,6 +70,7 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
         "--opencode-password",
         engine.password,
       ],
+      SERVER_LISTENING,
       { HOME: engine.home, XDG_CONFIG_HOME: join(engine.home, ".config") },
     );
     server = started.proc;
@@ -107,7 +78,10 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<void> 
     const directUrl = `${engine.url}${ROUTE}?directory=${encodeURIComponent(engine.repo)}`;
     const gatewayAuth = { Authorization: `Bearer ${TOKEN}` };
     const directAuth = { Authorization: `Basic ${Buffer.from(`${engine.username}:${engine.password}`).toString("base64")}` };
-    const bare = await startBareProxy(engine.url, directAuth.Authorization);
+    const bare = await spawnAndWait(
+      [new URL("./bare-proxy.mjs", import.meta.url).pathname, engine.url, directAuth.Authorization],
+      /listening (\d+)/,
+    );
     bareProxy = bare.proc;
     const bareUrl = `http://127.0.0.1:${bare.port}${ROUTE}?directory=${encodeURIComponent(engine.repo)}`;
     // Warm both paths (the engine builds its instance on the first request).

@@ -12,13 +12,14 @@
 // With --skills 5000 or more (or --scale) it runs the scale mode instead (bench/scale.ts): each
 // goal of the scale table against a limit measured in the same run. Scale options:
 //          --subscribers N (default 1000), --writes N (sequential writes per round, default 200)
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { workspaceId } from "../src/workspaces.js";
+import { SERVER_LISTENING, spawnAndWait } from "./child.js";
 import { benchGateway } from "./gateway.js";
 import { runScale } from "./scale.js";
 import { generateWorkspace } from "./workspace.js";
@@ -44,34 +45,11 @@ const TOKEN = "bench-client-token";
 // The built server, as users run it (`npm run bench` builds first).
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-}
-
-function spawnAndWait(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child & { startedMs: number }> {
-  const started = performance.now();
-  const proc = spawn(process.execPath, args, {
-    env: { ...process.env, OPENWORK_LOG_LEVEL: "silent", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const match = pattern.exec(out);
-      if (match?.[1]) resolve({ proc, port: Number(match[1]), startedMs: performance.now() - started });
-    });
-    proc.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
 const startServer = (root: string) =>
-  spawnAndWait(
-    [CLI, "--workspace", root, "--port", "0", "--approval", "auto", "--token", TOKEN],
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-    { HOME: root, XDG_CONFIG_HOME: join(root, ".xdg") },
-  );
+  spawnAndWait([CLI, "--workspace", root, "--port", "0", "--approval", "auto", "--token", TOKEN], SERVER_LISTENING, {
+    HOME: root,
+    XDG_CONFIG_HOME: join(root, ".xdg"),
+  });
 
 function rssMiB(pid: number): Promise<number> {
   return readFile(`/proc/${pid}/status`, "utf8").then((s) => Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024);
