@@ -160,6 +160,14 @@ function refusedMessage(error) {
   return REFUSED[error?.reason] ?? "The server no longer accepts this host token.";
 }
 
+/** True for an error a section need not show: an aborted request, or a refused credential (signs out). */
+function handledError(error) {
+  if (error?.name === "AbortError") return true;
+  if (error?.status !== 401) return false;
+  signOut(refusedMessage(error));
+  return true;
+}
+
 async function api(path, { method = "GET", body, client = false, signal } = {}) {
   const init = { method, headers: headers(client), cache: "no-store", signal };
   if (body !== undefined) {
@@ -937,8 +945,7 @@ async function loadDecisions() {
     $("decisions-error").textContent = "";
     renderDecisions();
   } catch (e) {
-    if (e.name === "AbortError") return;
-    if (e.status === 401) return signOut(refusedMessage(e));
+    if (handledError(e)) return;
     $("decisions-error").textContent = `Could not load the recent decisions: ${e.message}`;
   }
 }
@@ -1228,7 +1235,7 @@ const devices = createDevices({
   api: (path, options = {}) => api(path, options),
   copyText,
   announce,
-  onUnauthorized: (error) => signOut(refusedMessage(error)),
+  handled: handledError,
 });
 
 const grants = createGrants({
@@ -1237,7 +1244,7 @@ const grants = createGrants({
   api: (path, options = {}) => api(path, options),
   announce,
   actionText,
-  onUnauthorized: (error) => signOut(refusedMessage(error)),
+  handled: handledError,
 });
 
 /** Card rendering; folding a long diff moves buttons, so it goes through moveCards. */

@@ -49,10 +49,11 @@ export function isLoopbackUrl(url) {
 
 /**
  * The Devices section. `ctx` gives the page's helpers: `$`, `el`, `api(path, options)`,
- * `copyText`, `announce`, and `onUnauthorized(error)` for a credential the server stopped taking.
+ * `copyText`, `announce`, and `handled(error)`: true for an error the page has dealt with (an
+ * aborted request; a credential the server stopped taking, which signs out).
  */
 export function createDevices(ctx) {
-  const { $, el, api, copyText, announce } = ctx;
+  const { $, el, api, copyText, announce, handled } = ctx;
   const session = {
     pairing: null,
     signal: null,
@@ -64,15 +65,6 @@ export function createDevices(ctx) {
     fresh: null,
     /** The device the revoke dialog is about. */
     revoking: null,
-  };
-
-  const failed = (error) => {
-    if (error?.name === "AbortError") return true;
-    if (error?.status === 401) {
-      ctx.onUnauthorized(error);
-      return true;
-    }
-    return false;
   };
 
   // ------------------------------------------------------------ add a device
@@ -119,7 +111,7 @@ export function createDevices(ctx) {
       await showFresh(created);
       void refresh();
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       error.textContent = `Could not add the device: ${e.message}`;
     } finally {
       submit.disabled = false;
@@ -166,7 +158,7 @@ export function createDevices(ctx) {
       holder.replaceChildren(qrImage(code, `QR code to pair ${fresh.label} with ${url}`));
       $("new-device-payload").textContent = code.payload;
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       holder.replaceChildren(el("p", { class: "error", text: `Could not make the QR code: ${e.message}. Copy the token instead.` }));
     }
   }
@@ -240,7 +232,7 @@ export function createDevices(ctx) {
       $("devices-error").textContent = "";
       render();
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       $("devices-error").textContent = `Could not load the devices: ${e.message}`;
     }
   }
@@ -372,7 +364,7 @@ export function createDevices(ctx) {
       if (e?.status === 404) {
         announce(`${item.label} was already revoked or had expired.`);
         closeRevoke();
-      } else if (!failed(e)) {
+      } else if (!handled(e)) {
         $("revoke-error").textContent = `Could not revoke: ${e.message}`;
       }
     } finally {

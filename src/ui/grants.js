@@ -31,20 +31,12 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute:
 
 /**
  * `ctx` gives the page's helpers: `$`, `el`, `api(path, options)`, `announce`, `actionText`, and
- * `onUnauthorized(error)` for a credential the server stopped taking.
+ * `handled(error)`: true for an error the page has dealt with (an aborted request; a credential
+ * the server stopped taking, which signs out).
  */
 export function createGrants(ctx) {
-  const { $, el, api, announce, actionText } = ctx;
+  const { $, el, api, announce, actionText, handled } = ctx;
   const session = { pairing: null, signal: null, items: [], tokens: [], choicesKey: "", refreshTimer: 0, tickTimer: 0 };
-
-  const failed = (error) => {
-    if (error?.name === "AbortError") return true;
-    if (error?.status === 401) {
-      ctx.onUnauthorized(error);
-      return true;
-    }
-    return false;
-  };
 
   const workspaceName = (id) => session.pairing?.workspaces.find((w) => w.id === id)?.name ?? id;
   const deviceName = (tokenId) =>
@@ -101,7 +93,7 @@ export function createGrants(ctx) {
       renderChoices();
       render();
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       $("grants-error").textContent = `Could not load the grants: ${e.message}`;
     }
   }
@@ -159,7 +151,7 @@ export function createGrants(ctx) {
       );
       await refresh();
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       error.textContent = `Could not add the grant: ${e.message}`;
     }
   }
@@ -170,7 +162,7 @@ export function createGrants(ctx) {
       await api(`/approvals/grants/${encodeURIComponent(grant.id)}`, { method: "DELETE", signal: session.signal });
       announce(`Grant ended for ${deviceName(grant.tokenId)}.`);
     } catch (e) {
-      if (failed(e)) return;
+      if (handled(e)) return;
       if (e.status !== 404) $("grants-error").textContent = `Could not end the grant: ${e.message}`;
     }
     await refresh();
