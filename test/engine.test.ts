@@ -10,6 +10,7 @@ import type { ServerSettings } from "../src/config.js";
 import { busySessions } from "../src/services/engine.js";
 import type { ServicesOptions } from "../src/services/index.js";
 import { createHarness, type Harness, json, snapshot, tempDir, waitFor } from "./helpers/harness.js";
+import { closedPort } from "./helpers/ports.js";
 
 interface Seen {
   method: string;
@@ -58,14 +59,6 @@ const healthy: Handler = (req, res, seen) => {
   if (seen.path.endsWith("/instance/dispose") && req.method === "POST") return reply(res, 200, true);
   reply(res, 404, { name: "NotFound" });
 };
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function harnessFor(
   t: { after(fn: () => Promise<void>): void },

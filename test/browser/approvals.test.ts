@@ -6,48 +6,28 @@
 // connection drops (stale cards, Retry now) or the server restarts (a new instance, settings
 // reloaded). A screenshot of a card with a diff is kept in test/artifacts/approval-card.png.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server as NetServer, connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { ServerSettings } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { workspaceId } from "../../src/workspaces.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { snapshot, tempDir, testSettings, waitFor } from "../helpers/harness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 const TOKEN = "browser-approvals-client-token";
 const HOST_TOKEN = "browser-approvals-host-token";
 /** The page's SETTLE_MS: how long a card that moved under the pointer ignores input. */
 const SETTLE_MS = 500;
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(
-    `${CHROMIUM} is missing: the host page test needs Debian's chromium. ` +
-      "Install it with 'apt-get update && apt-get install -y chromium' (.ci/run does this in CI).",
-  );
-}
-
 let browser: Browser | undefined;
 async function launch(): Promise<Browser> {
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser ??= await launchChromium();
   return browser;
 }
 after(async () => {

@@ -3,28 +3,20 @@
 // deny the next one. Screenshots of a pending approval (desktop and phone width) are saved to
 // test/artifacts/ (git-ignored) for a human look.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { workspaceId } from "../../src/workspaces.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { snapshot, tempDir, testSettings, waitFor } from "../helpers/harness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 const TOKEN = "browser-client-token";
 const HOST_TOKEN = "browser-host-token";
-
-if (!existsSync(CHROMIUM)) {
-  throw new Error(
-    `${CHROMIUM} is missing: the host page test needs Debian's chromium. ` +
-      "Install it with 'apt-get update && apt-get install -y chromium' (.ci/run does this in CI).",
-  );
-}
 
 describe("host page in chromium", { timeout: 120_000 }, () => {
   let server: RunningServer;
@@ -54,19 +46,7 @@ describe("host page in chromium", { timeout: 120_000 }, () => {
     });
     server = await startServer(settings, silentLogger);
     base = `http://127.0.0.1:${server.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(10_000);
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));

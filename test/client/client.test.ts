@@ -4,18 +4,9 @@
 // idleness, aborts). What the client does against the real server is in the other client tests.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createClient, OpenworkError, parseRetryAfter, type SseMessage, SseParser, type StreamOptions } from "../../src/client/index.js";
+import { createClient, parseRetryAfter, type SseMessage, SseParser, type StreamOptions } from "../../src/client/index.js";
 import { readStream } from "../../src/client/sse.js";
-
-/** The OpenworkError a promise rejects with (fails the test when it resolves or rejects otherwise). */
-async function rejection(promise: Promise<unknown>): Promise<OpenworkError> {
-  const error = await promise.then(
-    () => assert.fail("expected a rejection"),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof OpenworkError, String(error));
-  return error;
-}
+import { rejection } from "./helpers.js";
 
 interface Sent {
   method: string;

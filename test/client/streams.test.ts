@@ -6,21 +6,12 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { describe, test } from "node:test";
-import { type ApprovalStreamEvent, createClient, type FetchLike, OpenworkError, type ReloadEvent } from "../../src/client/index.js";
+import { type ApprovalStreamEvent, createClient, type FetchLike, type ReloadEvent } from "../../src/client/index.js";
 import { APPROVAL_STREAM_EVENTS, EVENT_STREAM_MESSAGE } from "../../src/contract/streams.js";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { createHarness, type Harness, HOST_TOKEN, TOKEN, tempDir, testSettings, waitFor } from "../helpers/harness.js";
-
-/** The OpenworkError a promise rejects with (fails the test when it resolves or rejects otherwise). */
-async function rejection(promise: Promise<unknown>): Promise<OpenworkError> {
-  const error = await promise.then(
-    () => assert.fail("expected a rejection"),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof OpenworkError, String(error));
-  return error;
-}
+import { rejection } from "./helpers.js";
 
 const fast = { initialDelayMs: 20, maxDelayMs: 200 };
 

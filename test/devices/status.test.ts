@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../../src/version.js";
 import { createHarness, type Harness, HOST_TOKEN, json, TOKEN, waitFor } from "../helpers/harness.js";
+import { closedPort } from "../helpers/ports.js";
 import { bearer, mint, send } from "./helpers.js";
 
 const HOST = { "X-OpenWork-Host-Token": HOST_TOKEN };
@@ -30,15 +31,6 @@ async function standIn(handler: (req: IncomingMessage, res: ServerResponse) => v
         server.close(() => resolve());
       }),
   };
-}
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const withEngine = (baseUrl: string, extra: Parameters<typeof createHarness>[1] = {}) =>

@@ -4,14 +4,13 @@
 // through OUR API, and what the engine loaded is checked through OPENCODE's own API.
 import assert from "node:assert/strict";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ReloadEvent } from "../../src/services/events.js";
 import { workspaceId } from "../../src/workspaces.js";
 import { type ChildServer, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
+import { closedPort } from "../helpers/ports.js";
 
 const TOKEN = "engine-it-client-token";
 const HOST_TOKEN = "engine-it-host-token";
@@ -58,14 +57,6 @@ async function ourServer(args: string[]): Promise<ChildServer> {
     { env: { HOME: engine.home, XDG_CONFIG_HOME: join(engine.home, ".config") } },
   );
   return child;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Collects the events of an SSE response body into `into` until the body ends. */

@@ -4,14 +4,13 @@
 // through OUR API; what the engine did is checked through OPENCODE's own API.
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { workspaceId } from "../../src/workspaces.js";
 import { type ChildServer, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
+import { closedPort } from "../helpers/ports.js";
 import { SseReader } from "../helpers/sse.js";
 
 const TOKEN = "gateway-it-token";
@@ -57,14 +56,6 @@ async function engineGet<T = any>(path: string): Promise<T> {
   const text = await res.text();
   assert.equal(res.status, 200, `engine GET ${path}: ${res.status} ${text}\n${engine.logs().slice(-2000)}`);
   return JSON.parse(text) as T;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 before(async () => {
