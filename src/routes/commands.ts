@@ -3,7 +3,8 @@
 // which the OpenWork app checks). Writes go through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { commandChange, listCommands, planCommandDelete, planCommandUpsert } from "../workspace/commands.js";
+import { fileWrite } from "../workspace/change-set.js";
+import { listCommands, planCommandDelete, planCommandUpsert } from "../workspace/commands.js";
 import { assertOwnerFor, listingBody, workspaceOf, write } from "./context.js";
 
 export function commandHandlers(s: Services) {
@@ -27,7 +28,7 @@ export function commandHandlers(s: Services) {
         reasons: ["commands"],
         plan: async () => {
           const plan = await planCommandUpsert(workspace.path, body);
-          return { summary: `Save command "/${plan.name}"`, changes: [commandChange(plan)], result: () => undefined };
+          return { summary: `Save command "/${plan.name}"`, changes: [fileWrite(plan)], result: () => undefined };
         },
       });
       return { items: await s.listings.of(workspace).commandItems() };

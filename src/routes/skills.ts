@@ -2,7 +2,8 @@
 // delete the workspace's `.opencode/skills/<name>/SKILL.md`. Writes go through the write pipeline.
 import type { Handlers } from "../http/route.js";
 import type { Services } from "../services/index.js";
-import { listGlobalSkills, mergeSkillLists, planSkillDelete, planSkillUpsert, readProjectSkill, skillChange } from "../workspace/skills.js";
+import { fileWrite } from "../workspace/change-set.js";
+import { listGlobalSkills, mergeSkillLists, planSkillDelete, planSkillUpsert, readProjectSkill } from "../workspace/skills.js";
 import { assertOwnerFor, listingBody, workspaceOf, write } from "./context.js";
 
 export function skillHandlers(s: Services) {
@@ -32,7 +33,7 @@ export function skillHandlers(s: Services) {
           const plan = await planSkillUpsert(workspace.path, body);
           return {
             summary: `${plan.existed ? "Update" : "Add"} skill "${plan.name}"`,
-            changes: [skillChange(plan)],
+            changes: [fileWrite(plan)],
             result: () => plan.item,
           };
         },

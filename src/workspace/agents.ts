@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { type ApiError, badRequest, notFound } from "../errors.js";
 import { AGENT_FIELD_CHECKS, agentFieldProblem } from "./agent-schema.js";
-import type { FileChange } from "./change-set.js";
+import { type FileChange, type FileWritePlan, fileWrite } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readDirIfExists, readFileIfExists, readPlannedFile } from "./fs-list.js";
 import { readProjectConfig } from "./opencode-config.js";
@@ -45,16 +45,7 @@ export interface AgentUpsertInput {
   [field: string]: unknown;
 }
 
-export interface AgentPlan {
-  root: string;
-  name: string;
-  file: string;
-  /** Workspace-relative path of the file written. */
-  relativePath: string;
-  /** The exact bytes that will be written. */
-  text: string;
-  /** The file's bytes now (null when there is none). */
-  before: string | null;
+export interface AgentPlan extends FileWritePlan {
   /** Twins in `.opencode/agent/` removed so the written file is the only one. */
   twins: FileChange[];
   existed: boolean;
@@ -248,7 +239,7 @@ export async function planAgentUpsert(root: string, input: AgentUpsertInput): Pr
 
 /** The planned changes of an agent write: its twins go, its file gets the text. */
 export function agentChanges(plan: AgentPlan): FileChange[] {
-  return [...plan.twins, { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text }];
+  return [...plan.twins, fileWrite(plan)];
 }
 
 /** Plans a delete: the agent's files in both folders. 404 when it has none (a config-only agent included). */

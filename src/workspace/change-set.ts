@@ -20,6 +20,25 @@ export interface FileChange {
   after: string | null;
 }
 
+/** What a plan to write one file (a skill, a command, an agent) knows about it. */
+export interface FileWritePlan {
+  root: string;
+  name: string;
+  /** Absolute path of the file written. */
+  file: string;
+  /** Workspace-relative path, for approvals and audit. */
+  relativePath: string;
+  /** The exact bytes that will be written. */
+  text: string;
+  /** The file's bytes now (null when there is none). */
+  before: string | null;
+}
+
+/** The change a one-file write plan makes. */
+export function fileWrite(plan: FileWritePlan): FileChange {
+  return { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text };
+}
+
 /** A folder that goes away with everything in it (a skill). */
 export interface FolderRemoval {
   kind: "folder";

@@ -6,7 +6,7 @@
 // No HTTP here; list functions are pure reads so a cache can wrap them.
 import { join } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
-import type { FileChange } from "./change-set.js";
+import type { FileChange, FileWritePlan } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir, readPlannedFile } from "./fs-list.js";
 import { globalOpencodeDir } from "./layout.js";
@@ -56,16 +56,7 @@ export interface CommandFields {
   template: string;
 }
 
-export interface CommandPlan {
-  root: string;
-  name: string;
-  file: string;
-  /** Workspace-relative path, for approvals and audit. */
-  relativePath: string;
-  /** The exact bytes that will be written. */
-  text: string;
-  /** The file's bytes now (null when there is none). */
-  before: string | null;
+export interface CommandPlan extends FileWritePlan {
   fields: CommandFields;
 }
 
@@ -266,11 +257,6 @@ export async function planCommandUpsert(root: string, input: CommandUpsertInput)
   const text = renderCommandFile(fields);
   assertFileSize(text, FILE_LIMITS.command, relativePath);
   return { root, name, file, relativePath, text, before: readPlannedFile(file, { root, maxBytes: FILE_LIMITS.command }), fields };
-}
-
-/** The planned change of a command write. */
-export function commandChange(plan: CommandPlan): FileChange {
-  return { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text };
 }
 
 /**

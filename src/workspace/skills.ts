@@ -7,7 +7,7 @@ import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ApiError, badRequest, notFound } from "../errors.js";
 import { isNotFound, pathExists } from "./atomic-file.js";
-import { type FileChange, type FolderRemoval, folderRemoval } from "./change-set.js";
+import { type FileWritePlan, type FolderRemoval, folderRemoval } from "./change-set.js";
 import { type FrontmatterData, parseFrontmatter, prependFrontmatterKeys, renderFrontmatter } from "./frontmatter.js";
 import { mapLimit, READ_CONCURRENCY, readFileIfExists, readListedDir, readPlannedFile } from "./fs-list.js";
 import { globalClaudeDir, globalOpencodeDir } from "./layout.js";
@@ -49,21 +49,13 @@ export interface SkillUpsertInput {
   description?: unknown;
 }
 
-export interface SkillPlan {
-  root: string;
-  name: string;
-  /** Absolute paths of the skill folder and its SKILL.md. */
+/** A skill write: `file` is its SKILL.md. */
+export interface SkillPlan extends FileWritePlan {
+  /** Absolute path of the skill folder. */
   dir: string;
-  file: string;
-  /** Workspace-relative SKILL.md path, for approvals and audit. */
-  relativePath: string;
-  /** The exact bytes that will be written. */
-  text: string;
   description: string;
   /** Whether a SKILL.md already exists there (the write replaces it). */
   existed: boolean;
-  /** Its bytes now (null when there is none). */
-  before: string | null;
   item: SkillItem;
 }
 
@@ -389,11 +381,6 @@ export async function planSkillUpsert(root: string, input: SkillUpsertInput): Pr
     before,
     item: { name, path: file, description, scope: "project" },
   };
-}
-
-/** The planned change of a skill write. */
-export function skillChange(plan: SkillPlan): FileChange {
-  return { kind: "file", path: plan.relativePath, before: plan.before, after: plan.text };
 }
 
 /**

@@ -8,12 +8,11 @@ import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError, badRequest } from "../errors.js";
 import { type AgentPlan, agentChanges, listAgents, planAgentDelete, planAgentUpsert } from "./agents.js";
-import { folderRemoval, type PlannedChange } from "./change-set.js";
+import { fileWrite, folderRemoval, type PlannedChange } from "./change-set.js";
 import {
   COMMAND_DIRS,
   type CommandItem,
   type CommandPlan,
-  commandChange,
   listCommands,
   planCommandDelete,
   planCommandUpsert,
@@ -31,7 +30,7 @@ import {
 } from "./opencode-config.js";
 import { isContained, isInside, resolveInside } from "./paths.js";
 import { FILE_LIMITS } from "./safe-fs.js";
-import { listSkills, MANAGED_SKILLS_DIR, planSkillUpsert, readSkillFile, type SkillPlan, skillChange } from "./skills.js";
+import { listSkills, MANAGED_SKILLS_DIR, planSkillUpsert, readSkillFile, type SkillPlan } from "./skills.js";
 
 export type ImportMode = "merge" | "replace";
 export const IMPORT_PARTS = ["opencode", "openwork", "skills", "commands", "agents"] as const;
@@ -403,9 +402,9 @@ export async function planImport(root: string, input: ImportInput): Promise<Impo
   }
   plan.planned.push(
     ...skillRemovals,
-    ...skillWrites.map(skillChange),
+    ...skillWrites.map(fileWrite),
     ...commandRemovals,
-    ...commandWrites.map(commandChange),
+    ...commandWrites.map(fileWrite),
     ...agentRemovals,
     ...agentWrites.flatMap(agentChanges),
   );
