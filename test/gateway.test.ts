@@ -4,45 +4,11 @@
 // headers cross the proxy, that redirects are not followed, and what a slow, broken or streaming
 // upstream does to the client.
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import { createHarness, expectError, type Harness, HOST_TOKEN, TOKEN, tempDir, waitFor } from "./helpers/harness.js";
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-class Upstream {
-  seen: Seen[] = [];
-  handler: Handler = (_req, res) => res.end("{}");
-  closed = 0;
-  private server!: Server;
-  url = "";
-
-  async start() {
-    this.server = createServer((req, res) => {
-      req.on("close", () => this.closed++);
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        this.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
-        this.handler(req, res, body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  async stop() {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { Upstream } from "./helpers/upstream.js";
 
 const auth = { Authorization: `Bearer ${TOKEN}` };
 const owner = { ...auth, "X-OpenWork-Host-Token": HOST_TOKEN };
@@ -69,10 +35,7 @@ describe("gateway (in-process)", () => {
     await h.close();
     await up.stop();
   });
-  afterEach(() => {
-    up.seen = [];
-    up.handler = (_req, res) => res.end("{}");
-  });
+  afterEach(() => up.reset());
 
   const get = (path: string, headers: Record<string, string> = auth, init: RequestInit = {}) =>
     h.app.request(path, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } });
@@ -261,7 +224,7 @@ describe("gateway (in-process)", () => {
       // would never deliver the first, and this test would time out.
       void secondMayGo.then(() => res.write("data: two\n\n"));
     };
-    const closedBefore = up.closed;
+    const cutBefore = up.cut;
     const controller = new AbortController();
     const res = await get("/opencode/event", auth, { signal: controller.signal });
     assert.equal(res.status, 200);
@@ -274,7 +237,69 @@ describe("gateway (in-process)", () => {
     while (!text.includes("data: two")) text += decoder.decode((await reader.read()).value, { stream: true });
     controller.abort();
     await reader.cancel().catch(() => {});
-    await waitFor(() => up.closed > closedBefore, 5000);
+    await waitFor(() => up.cut > cutBefore, 5000);
+  });
+
+  it("closes the upstream request when the client leaves before the engine answers", async () => {
+    let heard = false;
+    up.handler = () => {
+      heard = true; // and never answers
+    };
+    // A patient gateway: here only the client leaving can end the upstream request.
+    const patient = await createHarness(
+      { workspaces: [{ path: dir, workspaceType: "local", baseUrl: up.url }], authorizedRoots: [dir] },
+      { root: dir, services: { gateway: { timeoutMs: 60_000 } } },
+    );
+    try {
+      const cutBefore = up.cut;
+      const controller = new AbortController();
+      const pending = patient.app.request("/opencode/session", { headers: auth, signal: controller.signal });
+      await waitFor(() => heard, 5000);
+      controller.abort();
+      await waitFor(() => up.cut > cutBefore, 5000);
+      await Promise.resolve(pending).catch(() => {});
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it("keeps connections to the engine alive, and sends again once when a kept one was closed under it", async () => {
+    const requestsOn = new WeakMap<object, number>();
+    let dropReused = false;
+    up.handler = (req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      // The engine closed this idle connection just as our request went out on it.
+      if (dropReused && n > 1) return void req.socket.destroy();
+      res.end("{}");
+    };
+    const connectionsBefore = up.connections;
+    for (let i = 0; i < 3; i++) assert.equal((await get("/opencode/session")).status, 200);
+    assert.equal(up.connections - connectionsBefore, 1, "three requests in a row share one connection");
+
+    dropReused = true;
+    // A read, and a collaborator's checked body: both can be sent again, and are, on a new connection.
+    assert.equal((await get("/opencode/session")).status, 200);
+    const prompt = JSON.stringify({ parts: [{ type: "text", text: "hi" }] });
+    const posted = await get("/opencode/session/abc/message", auth, {
+      method: "POST",
+      body: prompt,
+      headers: { "Content-Type": "application/json" },
+    });
+    assert.equal(posted.status, 200);
+    assert.equal(up.seen.filter((s) => s.body === prompt).length, 2, "sent on the dropped connection, then once more");
+
+    // An owner's streamed body was consumed by the first attempt: it is not sent again, it is a 502.
+    const seenBefore = up.seen.length;
+    const streamed = await get("/opencode/session/abc/message", owner, {
+      method: "POST",
+      body: new Blob([prompt]).stream(),
+      headers: { "Content-Type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
+    const body = await expectError(streamed, 502, "opencode_unreachable");
+    assert.equal(body.details.reason, "ECONNRESET");
+    assert.equal(up.seen.length - seenBefore, 1, "the streamed body went out once");
   });
 
   it("answers 502 when the engine is down", async () => {

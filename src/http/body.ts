@@ -1,7 +1,9 @@
 // Request bodies: capped in size (declared or chunked), JSON only, bounded in depth, free of
 // prototype keys. Each operation's schema then validates the value (src/http/route.ts).
 // A bodiless request is never judged by its Content-Type (the OpenWork app sends one on GETs).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import type { HttpBindings } from "@hono/node-server";
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, badRequest } from "../errors.js";
 import { inspectJson } from "../workspace/jsonc.js";
@@ -50,7 +52,7 @@ export async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit
  * rest of a small write.) After a refusal the rest is left unread: the adapter drains a little of
  * it once the answer is sent, then closes the connection.
  */
-function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> {
+export function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -78,11 +80,21 @@ function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> 
   });
 }
 
+/**
+ * Node's own request and answer when node:http serves the request and nothing has started reading
+ * the body (through the web Request's stream); undefined otherwise (in-process requests).
+ */
+export function nodeExchange(c: Context<AppEnv>): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
+  const env = c.env as Partial<HttpBindings> | undefined;
+  const incoming = env?.incoming;
+  if (!incoming || !env.outgoing || incoming.readableFlowing !== null || incoming.readableEnded) return undefined;
+  return { incoming, outgoing: env.outgoing };
+}
+
 /** The request's body bytes, at most `limit` of them (413 beyond). */
 function bodyBytes(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
-  const incoming = (c.env as { incoming?: Readable } | undefined)?.incoming;
-  // Node's stream directly, unless something has started reading it (the web Request's stream).
-  if (incoming && incoming.readableFlowing === null && !incoming.readableEnded) return readNodeCapped(incoming, limit);
+  const node = nodeExchange(c);
+  if (node) return readNodeCapped(node.incoming, limit);
   return c.req.raw.body ? readStreamCapped(c.req.raw.body, limit) : Promise.resolve(new Uint8Array());
 }
 

@@ -2,8 +2,10 @@
 // `ANY /w/:id/opencode/*`: the OpenCode gateway. The handler authenticates, picks the workspace
 // and passes the caller's scope; src/services/gateway.ts checks the policy and forwards.
 import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../errors.js";
 import { type Access, assertWorkspace } from "../http/auth.js";
+import { nodeExchange } from "../http/body.js";
 import type { AppEnv } from "../http/env.js";
 import { engineTarget } from "../services/engine.js";
 import type { Services } from "../services/index.js";
@@ -81,8 +83,9 @@ export function gatewayRoutes(s: Services) {
     return access;
   };
   const forward = async (c: Context<AppEnv>, access: Access, workspace: Workspace, mount: string) => {
-    const res = await s.gateway.forward({
+    const answer = await s.gateway.forward({
       request: c.req.raw,
+      node: nodeExchange(c),
       enginePath: pathAfter(c, mount),
       mount,
       target: engineTarget(workspace),
@@ -90,9 +93,10 @@ export function gatewayRoutes(s: Services) {
       bound: access.workspaces !== null,
       bodyLimit: c.get("bodyLimit") ?? s.settings.bodyLimitBytes,
     });
-    const body = res.headers.get("Content-Type")?.startsWith("text/event-stream") ? endsWithToken(s, access, res.body) : res.body;
-    // Through the context, so the headers set before (CORS) are kept; the body stays a stream.
-    return c.newResponse(body, res as unknown as Parameters<typeof c.newResponse>[1]);
+    const eventStream = answer.body instanceof ReadableStream && answer.headers.get("content-type")?.startsWith("text/event-stream");
+    const body = eventStream ? endsWithToken(s, access, answer.body as ReadableStream<Uint8Array>) : answer.body;
+    // Through the context, so the headers set before (CORS) are kept; a stream stays a stream.
+    return c.newResponse(body, { status: answer.status as ContentfulStatusCode, headers: answer.headers });
   };
 
   for (const path of [GATEWAY_MOUNT, `${GATEWAY_MOUNT}/*`]) {

@@ -106,6 +106,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     approvals.withdrawWhere((request) => request.actor.tokenId === tokenId);
     grants.revokeFor(tokenId);
   });
+  const gateway = new Gateway(settings.opencodeAuth, options.gateway);
   const closers: Array<() => Promise<void> | void> = [
     // Every waiting client gets its answer (403, reason shutdown) before anything else stops.
     async () => {
@@ -114,6 +115,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     },
     () => tokens.close(),
     () => audit.close(),
+    () => gateway.close(),
   ];
   let watcher: WorkspaceWatcher | null = null;
   if (options.watch) {
@@ -146,7 +148,7 @@ export function createServices(settings: ServerSettings, logger: Logger = silent
     engineProbe: new EngineProbe(settings.opencodeAuth, options.engineProbe),
     tokens,
     auth,
-    gateway: new Gateway(settings.opencodeAuth, options.gateway),
+    gateway,
     watcher,
     eventsHeartbeatMs: options.eventsHeartbeatMs ?? 15_000,
     eventsMaxBufferedBytes: options.eventsMaxBufferedBytes,
