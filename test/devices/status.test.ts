@@ -151,7 +151,8 @@ describe("GET /status", () => {
       started = performance.now();
       const second = await json(await send(h, "GET", "/status", { headers: HOST }));
       const secondMs = performance.now() - started;
-      assert.ok(secondMs < 200, `the cached answer took ${Math.round(secondMs)} ms`);
+      // Far below the 1500 ms a probe of this engine takes: served without probing.
+      assert.ok(secondMs < 1000, `the cached answer took ${Math.round(secondMs)} ms`);
       assert.deepEqual(second.workspaces[0].engine, first.workspaces[0].engine);
       assert.equal(engine.state.hits, 1);
     });
@@ -160,13 +161,13 @@ describe("GET /status", () => {
       await new Promise((r) => setTimeout(r, 1100));
       const started = performance.now();
       const status = await json(await send(h, "GET", "/status", { headers: HOST }));
-      assert.ok(performance.now() - started < 200, "a stale answer does not wait for the new probe");
+      assert.ok(performance.now() - started < 1000, "a stale answer does not wait for the new probe (1500 ms)");
       assert.equal(status.workspaces[0].engine.reachable, false);
       await waitFor(() => engine.state.hits === 2, 1000); // a new probe was started
       // /health is not held up by a probe in flight either.
       const health = performance.now();
       assert.equal((await h.app.request("/health")).status, 200);
-      assert.ok(performance.now() - health < 200);
+      assert.ok(performance.now() - health < 1000);
     });
   });
 });
