@@ -125,7 +125,7 @@ function forwardRequestHeaders(incoming: Headers): Record<string, string> {
     if (name.startsWith("x-openwork-") || name.startsWith("proxy-")) return;
     out[name] = value;
   });
-  // Identity keeps byte counts honest (and the engine's answers small ones, read whole).
+  // Identity keeps byte counts honest: an answer's Content-Length is the size of what it holds.
   out["accept-encoding"] = "identity";
   return out;
 }
