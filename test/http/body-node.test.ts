@@ -3,11 +3,11 @@
 // bodies, clients that stop mid-body, and a write's files before and after.
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
-import { request } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
+import { sendChunked } from "../helpers/chunked.js";
 import { snapshot, TOKEN, tempDir, testSettings, waitFor } from "../helpers/harness.js";
 
 let root: string;
@@ -27,38 +27,14 @@ after(async () => {
 const skill = (name: string, padding = "") =>
   JSON.stringify({ name, content: `---\nname: ${name}\ndescription: From a chunked body.\n---\n${padding}` });
 
-/** Sends `chunks` as a chunked body (no Content-Length); the status and JSON body of the answer. */
-function sendChunked(
+/** Sends `chunks` as a chunked JSON write; the status and JSON body of the answer. */
+async function sendChunkedJson(
   path: string,
   chunks: string[],
 ): Promise<{ status: number; body: { code?: string; details?: Record<string, unknown> } }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: server.port,
-        method: "POST",
-        path,
-        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    // The server may answer (413) and close before every chunk is sent.
-    req.on("error", (error: NodeJS.ErrnoException) => (error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error)));
-    (async () => {
-      for (const chunk of chunks) {
-        if (req.destroyed) return;
-        req.write(chunk);
-        await new Promise((r) => setImmediate(r));
-      }
-      req.end();
-    })();
-  });
+  const headers = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" };
+  const answer = await sendChunked(server.port, path, headers, chunks);
+  return { status: answer.status, body: JSON.parse(answer.text) };
 }
 
 const health = async () => (await fetch(`${server.urls[0]}/health`)).status;
@@ -67,7 +43,7 @@ describe("request bodies over node:http", () => {
   test("a chunked write in many small pieces is read whole and written", async () => {
     const text = skill("chunky", "Body text.\n");
     const pieces = text.match(/[\s\S]{1,7}/g)!;
-    const res = await sendChunked(skills, pieces);
+    const res = await sendChunkedJson(skills, pieces);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const files = await snapshot(root);
     assert.match(files[".opencode/skills/chunky/SKILL.md"] ?? "", /From a chunked body\.\n---\nBody text\.\n$/);
@@ -77,7 +53,7 @@ describe("request bodies over node:http", () => {
     const before = await snapshot(root);
     const text = skill("too-big", "x".repeat(2 * 1024 * 1024));
     const pieces = text.match(/[\s\S]{1,65536}/g)!;
-    const res = await sendChunked(skills, pieces);
+    const res = await sendChunkedJson(skills, pieces);
     assert.equal(res.status, 413);
     assert.equal(res.body.code, "payload_too_large");
     assert.equal(res.body.details?.limitBytes, 1024 * 1024);
@@ -99,12 +75,12 @@ describe("request bodies over node:http", () => {
     socket.destroy();
     await waitFor(async () => (await health()) === 200);
     assert.deepEqual(await snapshot(root), before);
-    const res = await sendChunked(skills, [skill("after-the-half")]);
+    const res = await sendChunkedJson(skills, [skill("after-the-half")]);
     assert.equal(res.status, 200);
   });
 
   test("malformed JSON sent in pieces is 400 invalid_json", async () => {
-    const res = await sendChunked(skills, ['{"name": "x",', ' "content": ']);
+    const res = await sendChunkedJson(skills, ['{"name": "x",', ' "content": ']);
     assert.equal(res.status, 400);
     assert.equal(res.body.code, "invalid_json");
   });

@@ -8,6 +8,7 @@ import { request } from "node:http";
 import { after, afterEach, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
+import { type ChunkedAnswer, sendChunked } from "../helpers/chunked.js";
 import { HOST_TOKEN, TOKEN, tempDir, testSettings, waitFor } from "../helpers/harness.js";
 import { Upstream } from "../helpers/upstream.js";
 
@@ -37,37 +38,12 @@ after(async () => {
 });
 afterEach(() => up.reset());
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/** Sends `chunks` as a chunked body (no Content-Length), a piece per tick. */
-function send(path: string, headers: Record<string, string>, chunks: string[], method = "POST"): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: server.port, method, path, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    // The server may answer (413) and close before every chunk is sent.
-    req.on("error", (error: NodeJS.ErrnoException) => (error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error)));
-    (async () => {
-      for (const chunk of chunks) {
-        if (req.destroyed) return;
-        req.write(chunk);
-        await new Promise((r) => setImmediate(r));
-      }
-      req.end();
-    })();
-  });
-}
+const send = (path: string, headers: Record<string, string>, chunks: string[], method = "POST") =>
+  sendChunked(server.port, path, headers, chunks, method);
 
 const json = { "Content-Type": "application/json" };
 const health = async () => (await fetch(`${server.urls[0]}/health`)).status;
-const codeOf = (answer: Answer) => (JSON.parse(answer.text) as { code?: string }).code;
+const codeOf = (answer: ChunkedAnswer) => (JSON.parse(answer.text) as { code?: string }).code;
 
 describe("gateway over node:http", () => {
   test("an owner's chunked body reaches the engine whole, as it was sent", async () => {
