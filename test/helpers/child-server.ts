@@ -1,5 +1,6 @@
 // Starts openwork-server as a real child process (through tsx, no build needed) and reads
 // the URL and tokens it prints.
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -79,4 +80,29 @@ export async function startChildServer(
       });
     },
   };
+}
+
+/**
+ * Requests to our child servers with `token` as the bearer: `(base, method, path, body?, headers?)`.
+ * A body is sent as JSON (a string as it is).
+ */
+export function clientOf(token: string) {
+  return (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(60_000),
+    });
+}
+
+/** The JSON body of an answer that has `status` (the body text is the failure message). */
+export async function okJson<T = any>(res: Response, status = 200): Promise<T> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return JSON.parse(text) as T;
 }

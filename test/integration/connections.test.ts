@@ -64,6 +64,13 @@ function health(port: number, host = "127.0.0.1", localAddress = "127.0.0.1"): P
   });
 }
 
+/** Whether GET /health from `localAddress` answers 200 (false for a refused or dropped connection). */
+const healthy = (port: number, localAddress = "127.0.0.1") =>
+  health(port, "127.0.0.1", localAddress).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+
 async function openFds(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`)).length;
 }
@@ -144,14 +151,7 @@ describe("connections", () => {
       assert.equal((await health(port)).status, 200);
       probes[0]!.socket.destroy();
       // (Refused tries may be just closed: a 503 goes out once a second per address.)
-      await waitFor(
-        () =>
-          health(port, "127.0.0.1", ATTACKER).then(
-            (r) => r.status === 200,
-            () => false,
-          ),
-        3000,
-      );
+      await waitFor(() => healthy(port, ATTACKER), 3000);
     } finally {
       for (const probe of probes) probe.socket.destroy();
       await server.stop();
@@ -275,14 +275,7 @@ describe("connections", () => {
       assert.match(refused.data, /^HTTP\/1\.1 503 /);
       assert.equal(probes.filter((p) => !p.closed).length, maxTotal);
       probes.at(-1)!.socket.destroy();
-      await waitFor(
-        () =>
-          health(port).then(
-            (r) => r.status === 200,
-            () => false,
-          ),
-        3000,
-      );
+      await waitFor(() => healthy(port), 3000);
     } finally {
       for (const probe of probes) probe.socket.destroy();
       await server.stop();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ReloadEvent } from "../../src/services/events.js";
 import { workspaceId } from "../../src/workspaces.js";
-import { type ChildServer, startChildServer } from "../helpers/child-server.js";
+import { type ChildServer, clientOf, okJson, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
 import { closedPort } from "../helpers/ports.js";
 
@@ -22,25 +22,10 @@ let ws: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A request to one of our servers with the client token. */
-function api(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${base}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
-  });
-}
+/** Requests to our servers (any of them: `base` first) with the client token. */
+const api = clientOf(TOKEN);
 
-async function ok<T = any>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return JSON.parse(text) as T;
-}
+const ok = okJson;
 
 /** GET from the engine's own API for the workspace directory. */
 async function engineGet<T = any>(path: string): Promise<T> {

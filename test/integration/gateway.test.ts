@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { workspaceId } from "../../src/workspaces.js";
-import { type ChildServer, startChildServer } from "../helpers/child-server.js";
+import { type ChildServer, clientOf, okJson, startChildServer } from "../helpers/child-server.js";
 import { type Engine, startOpencode } from "../helpers/opencode.js";
 import { closedPort } from "../helpers/ports.js";
 import { SseReader } from "../helpers/sse.js";
@@ -23,24 +23,11 @@ let outsideDir: string;
 /** A second workspace, without an engine, for tokens bound to it. */
 let otherDir: string;
 
-function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, base = server.url) {
-  return fetch(`${base}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
-  });
-}
+const request = clientOf(TOKEN);
+const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, base = server.url) =>
+  request(base, method, path, body, headers);
 
-async function ok<T = any>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return JSON.parse(text) as T;
-}
+const ok = okJson;
 
 async function refused(res: Response, status: number, code: string) {
   const text = await res.text();
