@@ -23,7 +23,7 @@ export function bodyLimit(limit: number): MiddlewareHandler<AppEnv> {
 }
 
 /** A whole body stream, refused with 413 as soon as it passes `limit` bytes (chunked ones too). */
-export async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -52,7 +52,7 @@ export async function readStreamCapped(stream: ReadableStream<Uint8Array>, limit
  * rest of a small write.) After a refusal the rest is left unread: the adapter drains a little of
  * it once the answer is sent, then closes the connection.
  */
-export function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> {
+function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -80,28 +80,37 @@ export function readNodeCapped(incoming: Readable, limit: number): Promise<Uint8
   });
 }
 
+/** Node's own request and answer, for a request node:http serves. */
+export interface NodeExchange {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+}
+
 /**
  * Node's own request and answer when node:http serves the request and nothing has started reading
  * the body (through the web Request's stream); undefined otherwise (in-process requests).
  */
-export function nodeExchange(c: Context<AppEnv>): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
+export function nodeExchange(c: Context<AppEnv>): NodeExchange | undefined {
   const env = c.env as Partial<HttpBindings> | undefined;
   const incoming = env?.incoming;
   if (!incoming || !env.outgoing || incoming.readableFlowing !== null || incoming.readableEnded) return undefined;
   return { incoming, outgoing: env.outgoing };
 }
 
-/** The request's body bytes, at most `limit` of them (413 beyond). */
-function bodyBytes(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
-  const node = nodeExchange(c);
+/**
+ * A request's body bytes, at most `limit` of them (413 beyond): from Node's stream when node:http
+ * serves it, else from the web Request's.
+ */
+export function requestBytes(request: Request, node: NodeExchange | undefined, limit: number): Promise<Uint8Array> {
   if (node) return readNodeCapped(node.incoming, limit);
-  return c.req.raw.body ? readStreamCapped(c.req.raw.body, limit) : Promise.resolve(new Uint8Array());
+  return request.body ? readStreamCapped(request.body, limit) : Promise.resolve(new Uint8Array());
 }
 
-function isJsonType(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  const type = contentType.split(";")[0]!.trim().toLowerCase();
-  return type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
+/** Refuses a body whose Content-Type is not JSON (`application/json` or `application/*+json`). */
+export function assertJsonType(contentType: string | null | undefined): void {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type)) return;
+  throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");
 }
 
 /** Deepest nesting a body may have: far beyond any real config, far below any stack limit. */
@@ -115,11 +124,9 @@ export const MAX_JSON_KEYS = 10_000;
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const limit = c.get("bodyLimit") ?? 1024 * 1024;
-  const bytes = await bodyBytes(c, limit);
+  const bytes = await requestBytes(c.req.raw, nodeExchange(c), limit);
   if (bytes.byteLength === 0) return undefined;
-  if (!isJsonType(c.req.header("Content-Type"))) {
-    throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");
-  }
+  assertJsonType(c.req.header("Content-Type"));
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -17,12 +17,12 @@
 // for its own token being refused.
 // The transport is node:http with a keep-alive agent (not fetch): no web Request/Response objects
 // are built on the way to the engine and back, which was most of a small request's cost.
-import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { ApiError } from "../errors.js";
-import { readNodeCapped, readStreamCapped, tooLarge } from "../http/body.js";
+import { assertJsonType, type NodeExchange, requestBytes, tooLarge } from "../http/body.js";
 import type { EngineTarget } from "./engine.js";
 import {
   checkRequestBody,
@@ -58,7 +58,7 @@ export interface ForwardRequest {
    * body yet: the body is then read from Node's stream and a client leaving is seen on the answer,
    * without the web Request's stream and signal.
    */
-  node?: { incoming: IncomingMessage; outgoing: ServerResponse };
+  node?: NodeExchange;
   /** The engine path: the raw (percent-encoded) path after the mount, starting with `/`. */
   enginePath: string;
   /** Where the gateway is mounted (`/opencode`, `/w/<id>/opencode`), for rewriting redirects. */
@@ -156,15 +156,9 @@ function refusalError(refusal: Refusal): ApiError {
 
 /** A non-owner's body: read whole (capped), JSON only, and checked against the policy. */
 async function checkedBody(req: ForwardRequest): Promise<Uint8Array | undefined> {
-  let bytes: Uint8Array;
-  if (req.node) bytes = await readNodeCapped(req.node.incoming, req.bodyLimit);
-  else if (req.request.body) bytes = await readStreamCapped(req.request.body, req.bodyLimit);
-  else return undefined;
+  const bytes = await requestBytes(req.request, req.node, req.bodyLimit);
   if (bytes.byteLength === 0) return undefined;
-  const type = (req.request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(type)) {
-    throw new ApiError(415, "unsupported_media_type", "Request body must be JSON (Content-Type: application/json)");
-  }
+  assertJsonType(req.request.headers.get("content-type"));
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -328,7 +322,6 @@ export class Gateway {
       });
     }
     const engineOrigin = url.origin;
-    const basePath = new URL(base).pathname.replace(/\/+$/, "");
     const rewriteLocation = (value: string) => {
       let parsed: URL;
       try {
@@ -337,6 +330,7 @@ export class Gateway {
         return value;
       }
       if (parsed.origin !== engineOrigin) return value;
+      const basePath = new URL(base).pathname.replace(/\/+$/, "");
       const path = basePath && parsed.pathname.startsWith(basePath) ? parsed.pathname.slice(basePath.length) : parsed.pathname;
       return `${req.mount}${path}${parsed.search}`;
     };
